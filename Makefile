@@ -1,0 +1,38 @@
+# Quick start: `make demo` (set up, then run the demo on the embedded default model) and
+# `make test` (set up, then run the test suite). Both create .venv at the repository root.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU wheel on our machines. Never leave torch unpinned here: an unpinned torch pulls gigabytes
+# of CUDA packages. GPU users install their own torch first and run `pip install -e ".[dev]"`.
+TORCH_VERSION ?= 2.13.0
+NATIVE_SOURCES := CMakeLists.txt setup.py $(shell find csrc -type f 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: setup build test demo clean
+
+setup: $(VENV)/.deps $(VENV)/.native
+
+# Python dependencies (re-run when the package metadata changes).
+$(VENV)/.deps: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==$(TORCH_VERSION)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@ && touch $(VENV)/.native  # the editable install above just built kitpose._C
+
+# The compiled module kitpose._C (re-built when csrc/ or the build files change).
+$(VENV)/.native: $(VENV)/.deps $(NATIVE_SOURCES)
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -c "import kitpose._C"
+	touch $@
+
+build: $(VENV)/.native
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(VENV)/bin/kitpose demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info kitpose/_C*.so

@@ -1,0 +1,1 @@
+"""Benchmark harness, shipped as kitpose.bench; results are JSON rows under bench/results/."""
