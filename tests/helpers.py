@@ -1,0 +1,143 @@
+"""Shared test helpers: tolerances with their reasons, partition comparison, deterministic case generators."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+TOLERANCES = {
+    # float64 reference vs an independent float64 NumPy + cv2 oracle: only summation order in the blur
+    # and closed-form vs LAPACK 2x2 inverse differ, both ~1e-15 relative before the Taylor step
+    "dark_oracle_px": 1e-6,
+    # DARK on a clean sub-pixel Gaussian: residual bias from the 11x11 kernel truncation and map edges
+    "dark_subpixel_px": 0.05,
+    # a float32 twin vs the float64 reference: float32 rounding of the log map (~1e-7 relative) is
+    # amplified by the finite differences and the Hessian inverse on smooth peaks
+    "dark_twin_px": 1e-3,
+    # k-medoids clustering cost (sum of member-to-medoid distances) of two float32 runs that broke a
+    # near-tie differently: float32 rounding of N summed distances in [0, 2]
+    "kmedoids_cost_rel": 1e-5,
+}
+
+
+def cpu_and_cuda() -> tuple:
+    """Parametrisation over devices; the cuda case is skipped (with its reason) where no GPU is usable."""
+    return ("cpu", pytest.param("cuda", marks=pytest.mark.cuda))
+
+
+# --------------------------------------------------------------------------- k-medoids
+
+def cosine_distances64(x: np.ndarray) -> np.ndarray:
+    """(B, N, D) -> (B, N, N) float64 cosine distances with the kitpose rule (zero rows at distance 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.sqrt((x * x).sum(-1, keepdims=True))
+    unit = x / np.maximum(norms, 1e-12)
+    d = np.clip(1.0 - unit @ unit.transpose(0, 2, 1), 0.0, None)
+    d[:, np.arange(x.shape[1]), np.arange(x.shape[1])] = 0.0
+    return d
+
+
+def clustering_cost(x: np.ndarray, assign: np.ndarray, medoids: np.ndarray) -> np.ndarray:
+    """(B,) float64 sum over points of the cosine distance to the medoid of their cluster."""
+    d = cosine_distances64(x)  # (B, N, N)
+    assign, medoids = np.asarray(assign), np.asarray(medoids)
+    own = np.take_along_axis(medoids, assign, axis=1)  # (B, N) medoid id of every point
+    return np.take_along_axis(d, own[:, :, None], axis=2)[..., 0].sum(1)
+
+
+def _partition(labels: np.ndarray) -> frozenset:
+    return frozenset(frozenset(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels))
+
+
+def assert_same_partition(assign_a, assign_b, x=None, medoids_a=None, medoids_b=None,
+                          rtol: float = TOLERANCES["kmedoids_cost_rel"]) -> None:
+    """Assert that two (B, N) assignments give the same partitions, label names aside.
+
+    Where an instance's partitions differ and x plus both medoid sets are given, the clustering costs
+    must agree within rtol instead (a near-tie broken differently by rounding); otherwise it fails.
+    """
+    assign_a, assign_b = np.asarray(assign_a), np.asarray(assign_b)
+    assert assign_a.shape == assign_b.shape, f"shapes differ: {assign_a.shape} vs {assign_b.shape}"
+    differ = [b for b in range(assign_a.shape[0]) if _partition(assign_a[b]) != _partition(assign_b[b])]
+    if not differ:
+        return
+    if x is None or medoids_a is None or medoids_b is None:
+        raise AssertionError(f"partitions differ in instances {differ}: "
+                             f"{assign_a[differ[0]].tolist()} vs {assign_b[differ[0]].tolist()}")
+    x = np.asarray(x)[differ]
+    cost_a = clustering_cost(x, assign_a[differ], np.asarray(medoids_a)[differ])
+    cost_b = clustering_cost(x, assign_b[differ], np.asarray(medoids_b)[differ])
+    np.testing.assert_allclose(cost_a, cost_b, rtol=rtol, err_msg=f"partitions differ in instances {differ} "
+                               "and so do their clustering costs")
+
+
+def random_points(seed: int, shape: tuple[int, int, int], dtype=np.float32) -> np.ndarray:
+    """Seeded (B, N, D) standard-normal points."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def separated_points(seed: int, batch: int, groups: int, per_group: int, dim: int) -> np.ndarray:
+    """Seeded (B, groups*per_group, D) points in well-separated directional groups (a clear clustering)."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dim)[rng.permutation(dim)[:groups]] * 10.0  # (G, D) orthogonal directions
+    pts = np.repeat(centres, per_group, axis=0)[None] + rng.standard_normal((batch, groups * per_group, dim))
+    return pts.astype(np.float32)
+
+
+def point_cases() -> dict[str, tuple[np.ndarray, int]]:
+    """RNG-free named (x (B, N, D) float32, C) edge cases for k-medoids."""
+    ramp = np.arange(1, 7 * 5 + 1, dtype=np.float32).reshape(1, 7, 5) % 7 - 3.0  # distinct, nonzero rows
+    dup = np.repeat(np.array([[[1, 0, 0], [0, 1, 0]]], np.float32), 3, axis=1)  # two directions, 3 copies each
+    zero = np.concatenate([np.zeros((1, 3, 4), np.float32), np.eye(4, dtype=np.float32)[None]], axis=1)
+    return {
+        "n_equals_c": (ramp, 7),
+        "c_one": (ramp, 1),
+        "all_equal": (np.ones((2, 6, 3), np.float32), 4),
+        "all_zero": (np.zeros((1, 5, 3), np.float32), 3),
+        "zero_rows": (zero, 3),
+        "duplicates": (dup, 2),
+    }
+
+
+# --------------------------------------------------------------------------- heatmaps
+
+def gaussian_map(h: int, w: int, centre_xy: tuple[float, float], sigma: float = 2.0) -> np.ndarray:
+    """(h, w) float64 unnormalised Gaussian exp(-r^2 / (2 sigma^2)) centred at (x, y) in pixels."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    return np.exp(-((xs - centre_xy[0]) ** 2 + (ys - centre_xy[1]) ** 2) / (2.0 * sigma * sigma))
+
+
+def random_heatmaps(seed: int, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Seeded (N, K, H, W) float32 maps: a Gaussian at a random sub-pixel spot plus small noise."""
+    rng = np.random.default_rng(seed)
+    n, k, h, w = shape
+    maps = np.empty(shape, np.float32)
+    for i in range(n):
+        for j in range(k):
+            centre = (rng.uniform(-1, w), rng.uniform(-1, h))
+            maps[i, j] = gaussian_map(h, w, centre, rng.uniform(1.5, 3.0)) + 0.01 * rng.standard_normal((h, w))
+    return maps
+
+
+def heatmap_cases(h: int = 16, w: int = 20) -> dict[str, np.ndarray]:
+    """RNG-free named (1, K, h, w) float32 edge-case maps for DARK."""
+    nan = gaussian_map(h, w, (7.3, 8.6)).astype(np.float32)
+    nan[0, :] = np.nan
+    nan[5, 3] = np.nan
+    all_nan = np.full((h, w), np.nan, np.float32)
+    negative = -1.0 - gaussian_map(h, w, (5.0, 5.0)).astype(np.float32)
+    cases = {
+        "interior_peak": gaussian_map(h, w, (9.4, 6.7)),
+        "flat_positive": np.full((h, w), 0.5),
+        "all_zero": np.zeros((h, w)),
+        "all_negative": negative,
+        "nan_containing": nan,
+        "all_nan": all_nan,
+        "peak_corner": gaussian_map(h, w, (0.0, 0.0)),
+        "peak_right_edge": gaussian_map(h, w, (w - 1.0, 7.2)),
+        "peak_next_to_edge": gaussian_map(h, w, (1.0, 7.0)),
+        "peak_bottom_inner_border": gaussian_map(h, w, (8.0, h - 2.0)),
+        # a sloped negative floor with one small positive pixel: the blurred max is <= 0
+        "small_peak_in_negative": np.where(np.arange(h * w).reshape(h, w) == 6 * w + 9, 0.01,
+                                           -1.0 - 0.05 * np.arange(w)[None, :] - 0.02 * np.arange(h)[:, None]),
+    }
+    return {name: np.asarray(m, np.float32)[None, None] for name, m in cases.items()}
