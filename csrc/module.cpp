@@ -20,4 +20,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("cuda_version", [] { return 0; }, "0: this is a CPU-only build.");
   m.def("cuda_device_count", [] { return 0; }, "0: this is a CPU-only build.");
 #endif
+  kitpose::register_kmedoids(m);
+  kitpose::register_dark(m);
+  kitpose::register_warp(m);
 }

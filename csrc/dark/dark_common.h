@@ -1,0 +1,122 @@
+// Maths both DARK twins share, so CPU and CUDA evaluate the same expressions in the same order.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common.h"
+
+namespace kitpose {
+namespace dark_detail {
+
+// The blurred map is clamped at this value before the log (official DARK).
+constexpr double kLogFloor = 1e-10;
+// Blurred values above this cannot reach the clamp after the rescale (the rescale factor is >= 1),
+// so the rescale is a constant after the log and cancels; below it the exact rescale is computed.
+constexpr double kSafeBlur = 4e-10;
+constexpr int kPoints = 13;
+
+// IEEE half -> float, exact (no CUDA headers needed, so both twins share it).
+KP_HOST_DEVICE inline float half_bits_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const int exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ffu;
+  float mag;
+  if (exp == 0) mag = ldexpf(static_cast<float>(mant), -24);
+  else if (exp == 31) mag = mant ? NAN : INFINITY;
+  else mag = ldexpf(static_cast<float>(mant | 0x400u), exp - 25);
+  return sign ? -mag : mag;
+}
+
+// Heatmap entry with NaN read as 0.
+KP_HOST_DEVICE inline float load(const float* m, int64_t i) {
+  const float v = m[i];
+  return v != v ? 0.0f : v;
+}
+KP_HOST_DEVICE inline float load(const uint16_t* m, int64_t i) {
+  const float v = half_bits_to_float(m[i]);
+  return v != v ? 0.0f : v;
+}
+
+// Gaussian taps with OpenCV's sigma for size k, sigma = 0.3*((k-1)/2-1)+0.8 (2.0 for k = 11), as
+// cv2.getGaussianKernel(k, sigma) and the reference; OpenCV's own k <= 7 tables are not used.
+KP_HOST_DEVICE inline void gaussian_taps(int k, double* g) {
+  const double sigma = 0.3 * ((k - 1) * 0.5 - 1.0) + 0.8;
+  double sum = 0.0;
+  for (int i = 0; i < k; ++i) {
+    const double t = i - (k - 1) * 0.5;
+    g[i] = exp(-t * t / (2.0 * sigma * sigma));
+    sum += g[i];
+  }
+  for (int i = 0; i < k; ++i) g[i] /= sum;
+}
+
+// Blurred value at (x, y): the k x k neighbourhood with zero padding, rows then columns ascending.
+template <typename T>
+KP_HOST_DEVICE inline double blur_at(const T* m, int h, int w, int x, int y, int k, const double* g) {
+  const int r = k / 2;
+  double s = 0.0;
+  for (int a = 0; a < k; ++a) {
+    const int yy = y + a - r;
+    if (yy < 0 || yy >= h) continue;
+    double row = 0.0;
+    for (int b = 0; b < k; ++b) {
+      const int xx = x + b - r;
+      if (xx >= 0 && xx < w) row += g[b] * load(m, static_cast<int64_t>(yy) * w + xx);
+    }
+    s += g[a] * row;
+  }
+  return s;
+}
+
+// Offsets of the 13 points the Taylor step reads: centre, x+-1, x+-2, y+-1, y+-2, diagonals.
+KP_HOST_DEVICE inline void point_offset(int i, int* dx, int* dy) {
+  const int ox[kPoints] = {0, 1, -1, 2, -2, 0, 0, 0, 0, 1, 1, -1, -1};
+  const int oy[kPoints] = {0, 0, 0, 0, 0, 1, -1, 2, -2, 1, -1, 1, -1};
+  *dx = ox[i];
+  *dy = oy[i];
+}
+
+// True when the peak has the 2-pixel margin the Taylor step needs (strict, as the official code).
+KP_HOST_DEVICE inline bool interior(int px, int py, int w, int h) {
+  return 1 < px && px < w - 2 && 1 < py && py < h - 2;
+}
+
+// Rescale factor maxval / (blurred max) when the clamp could bite; <= 0 means "no Taylor step"
+// (the blurred max is <= 0 only when negative values surround a small positive peak).
+KP_HOST_DEVICE inline double rescale(float maxval, double blurred_max) {
+  return blurred_max > 0.0 ? static_cast<double>(maxval) / blurred_max : 0.0;
+}
+
+// log(max(b * scale, floor)); scale = 1 where the rescale provably cancels.
+KP_HOST_DEVICE inline double modulated_log(double b, double scale) {
+  const double v = b * scale;
+  return log(v > kLogFloor ? v : kLogFloor);
+}
+
+// Newton step from the 13 log values; leaves (x, y) alone when the Hessian is singular.
+KP_HOST_DEVICE inline void taylor_step(const double* h, double* x, double* y) {
+  const double gx = 0.5 * (h[1] - h[2]);
+  const double gy = 0.5 * (h[5] - h[6]);
+  const double dxx = 0.25 * (h[3] - 2.0 * h[0] + h[4]);
+  const double dyy = 0.25 * (h[7] - 2.0 * h[0] + h[8]);
+  const double dxy = 0.25 * (h[9] - h[10] - h[11] + h[12]);
+  const double det = dxx * dyy - dxy * dxy;
+  if (det == 0.0) return;
+  *x -= (dyy * gx - dxy * gy) / det;
+  *y -= (dxx * gy - dxy * gx) / det;
+}
+
+// Heatmap (u, v) -> image coordinates: inverse of the "size-1" crop (spec 10.3).
+KP_HOST_DEVICE inline void inverse_affine(const float* a, int w, int h, double u, double v, float* out) {
+  const double kPi = 3.14159265358979323846;
+  const double f = (w - 1.0) / (static_cast<double>(a[2]) * 200.0 - 1.0);
+  const double rad = static_cast<double>(a[4]) * kPi / 180.0;
+  const double cs = cos(rad), sn = sin(rad);
+  const double du = (u - (w - 1.0) * 0.5) / f, dv = (v - (h - 1.0) * 0.5) / f;
+  out[0] = static_cast<float>(a[0] + cs * du - sn * dv);
+  out[1] = static_cast<float>(a[1] + sn * du + cs * dv);
+}
+
+}  // namespace dark_detail
+}  // namespace kitpose

@@ -1,0 +1,297 @@
+"""The compiled twins (kitpose._C through kitpose.ops.compiled) against hand cases, the PyTorch
+reference (kitpose.ops.reference) and OpenCV; CUDA variants run only on a GPU machine."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kitpose.ops import compiled
+from kitpose.ops.reference import dark_reference, kmedoids_reference
+from helpers import TOLERANCES, assert_same_partition, clustering_cost, heatmap_cases, point_cases, random_heatmaps
+
+pytestmark = pytest.mark.usefixtures("native")  # skipped with a reason when kitpose._C is not built
+HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+DARK_PX = 1e-4  # brief: the twins match the float64 reference within 1e-4 px
+
+
+def _kmedoids_vs_reference(x: np.ndarray, c: int, device: str = "cpu") -> None:
+    xt = torch.from_numpy(x).to(device)
+    assign, medoids, means = compiled.kmedoids_with_means(xt, c, 40)
+    ref_assign, ref_medoids = kmedoids_reference(torch.from_numpy(x), c, 40)
+    assign, medoids = assign.cpu().numpy(), medoids.cpu().numpy()
+    ref_assign, ref_medoids = ref_assign.numpy(), ref_medoids.numpy()
+    assert_same_partition(assign, ref_assign, x, medoids, ref_medoids)
+    differ = ~((assign == ref_assign).all(axis=1) & (medoids == ref_medoids).all(axis=1))
+    if differ.any():  # a near-tie broken by rounding: the clustering costs must agree instead
+        tol = TOLERANCES["kmedoids_cost_rel"]
+        np.testing.assert_allclose(clustering_cost(x[differ], assign[differ], medoids[differ]),
+                                   clustering_cost(x[differ], ref_assign[differ], ref_medoids[differ]),
+                                   rtol=tol, atol=tol * x.shape[1])
+    onehot = (assign[:, None, :] == np.arange(c)[None, :, None]).astype(np.float64)  # (B, C, N)
+    expected = onehot @ x.astype(np.float64) / onehot.sum(axis=2, keepdims=True)  # (B, C, D)
+    np.testing.assert_allclose(means.cpu().numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- k-medoids, hand cases
+
+def test_kmedoids_two_pairs_by_hand():
+    x = np.array([[[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]], np.float32)
+    assign, medoids, means = compiled.kmedoids_with_means(x, 2)
+    # norms tie between points 0 and 2 -> 0 first; 2 is farthest; two-member clusters tie -> lowest id
+    np.testing.assert_array_equal(assign, [[0, 0, 1, 1]])
+    np.testing.assert_array_equal(medoids, [[0, 2]])
+    np.testing.assert_allclose(means, [[[0.95, 0.05], [0.05, 0.95]]], rtol=1e-6)
+
+
+def test_kmedoids_all_equal_rows_by_hand():
+    assign, medoids = compiled.kmedoids(np.ones((2, 6, 3), np.float32), 4)
+    np.testing.assert_array_equal(medoids, [[0, 1, 2, 3]] * 2)
+    np.testing.assert_array_equal(assign, [[0, 1, 2, 3, 0, 0]] * 2)
+
+
+def test_kmedoids_n_equals_c_and_c_one():
+    x = np.random.default_rng(0).standard_normal((3, 8, 5)).astype(np.float32)
+    assign, medoids = compiled.kmedoids(x, 8)
+    np.testing.assert_array_equal(assign, np.tile(np.arange(8), (3, 1)))
+    np.testing.assert_array_equal(medoids, np.tile(np.arange(8), (3, 1)))
+    assign, medoids = compiled.kmedoids(x, 1)
+    assert (assign == 0).all()
+    np.testing.assert_array_equal(medoids[:, 0], [int(np.argmin(_cos64(xb).sum(1))) for xb in x])
+
+
+def _cos64(x: np.ndarray) -> np.ndarray:
+    u = x.astype(np.float64) / np.maximum(np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True), 1e-12)
+    d = np.maximum(0.0, 1.0 - u @ u.T)
+    np.fill_diagonal(d, 0.0)
+    return d
+
+
+@pytest.mark.parametrize("name", list(point_cases()))
+def test_kmedoids_edge_cases_match_reference(name):
+    x, c = point_cases()[name]
+    _kmedoids_vs_reference(x, c)
+
+
+@given(b=st.integers(1, 5), n=st.integers(1, 64), d=st.sampled_from([1, 3, 8, 17, 100, 257]),
+       c=st.integers(1, 8), seed=st.integers(0, 2**31 - 1), clustered=st.booleans())
+@HYP
+def test_kmedoids_random_matches_reference(b, n, d, c, seed, clustered):
+    rng = np.random.default_rng(seed)
+    c = min(c, n)
+    x = rng.standard_normal((b, n, d))
+    if clustered:  # heatmap-like: non-negative rows around a few directions
+        x = np.abs(rng.standard_normal((b, c, d)))[:, rng.integers(0, c, n)] + 0.3 * np.abs(x)
+    _kmedoids_vs_reference(x.astype(np.float32), c)
+
+
+def test_kmedoids_torch_compile_sees_the_op():
+    compiled.register_torch_ops()
+    x = torch.from_numpy(np.random.default_rng(1).random((2, 17, 64), np.float32))
+    fn = torch.compile(lambda t: compiled.kmedoids(t, 4), fullgraph=True)
+    for a, b in zip(fn(x), compiled.kmedoids(x.numpy(), 4)):
+        np.testing.assert_array_equal(a.numpy(), b)
+
+
+@pytest.mark.parametrize("shape,c,err", [((4, 5), 2, ValueError), ((1, 65, 3), 2, ValueError),
+                                         ((1, 5, 3), 6, ValueError), ((1, 5, 3), 9, ValueError),
+                                         ((1, 5, 3), 0, ValueError)],
+                         ids=["rank2", "n65", "c_gt_n", "c9", "c0"])
+def test_kmedoids_rejects_bad_shapes(shape, c, err):
+    with pytest.raises(err, match="kmedoids"):
+        compiled.kmedoids(np.ones(shape, np.float32), c)
+
+
+def test_kmedoids_rejects_integer_input():
+    with pytest.raises(TypeError, match="floating"):
+        compiled.kmedoids(np.ones((1, 5, 3), np.int32), 2)
+
+
+# ----------------------------------------------------------------------------- DARK
+
+def _dark_vs_reference(maps: np.ndarray, device: str = "cpu", half: bool = False) -> None:
+    t = torch.from_numpy(maps).to(device)
+    t = t.half() if half else t
+    coords, scores = compiled.dark_decode(t, 11)
+    ref_coords, ref_scores = dark_reference(t.cpu(), 11)
+    np.testing.assert_allclose(coords.cpu().numpy(), ref_coords.numpy(), atol=DARK_PX, rtol=0)
+    np.testing.assert_array_equal(scores.cpu().numpy(), ref_scores.numpy())
+
+
+def test_dark_subpixel_gaussian_by_hand():
+    h, w = 32, 24
+    ys, xs = np.mgrid[0:h, 0:w]
+    maps = np.exp(-((xs - 10.3) ** 2 + (ys - 14.6) ** 2) / 8.0).astype(np.float32)[None, None]
+    coords, scores = compiled.dark_decode(maps)
+    np.testing.assert_allclose(coords[0, 0], [10.3, 14.6], atol=TOLERANCES["dark_subpixel_px"])
+    assert scores[0, 0] == maps.max()
+
+
+@pytest.mark.parametrize("name", list(heatmap_cases()))
+def test_dark_edge_cases_match_reference(name):
+    _dark_vs_reference(heatmap_cases()[name].astype(np.float32))
+
+
+def test_dark_edge_case_rules_by_hand():
+    cases = heatmap_cases()
+    coords, scores = compiled.dark_decode(np.concatenate([cases[k] for k in ("all_negative", "all_nan", "flat_positive",
+                                                                             "peak_corner")], axis=1).astype(np.float32))
+    np.testing.assert_array_equal(coords[0], np.zeros((4, 2)))  # max <= 0, or argmax on the border
+    np.testing.assert_array_equal(scores[0], [np.float32(cases["all_negative"].max()), 0.0, 0.5, 1.0])
+
+
+@given(n=st.integers(1, 3), k=st.integers(1, 4), h=st.integers(1, 40), w=st.integers(1, 40),
+       seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(["bumps", "negative", "nan", "sparse"]))
+@HYP
+def test_dark_random_matches_reference(n, k, h, w, seed, kind):
+    maps = random_heatmaps(seed, (n, k, h, w))
+    rng = np.random.default_rng(seed)
+    if kind == "negative":
+        maps -= rng.uniform(0.0, 1.2)
+    elif kind == "nan":
+        maps[rng.random(maps.shape) < 0.05] = np.nan
+    elif kind == "sparse":  # small positive peaks in a negative sea: the 1e-10 clamp bites
+        maps = np.where(rng.random(maps.shape) < 0.03, rng.uniform(1e-3, 1.0, maps.shape), -rng.random(maps.shape))
+    _dark_vs_reference(maps.astype(np.float32))
+
+
+def test_dark_float16_matches_reference():
+    _dark_vs_reference(random_heatmaps(3, (2, 5, 24, 18)), half=True)
+
+
+def _official_inverse(center, scale, w, h):
+    """Inverse crop transform built like the official size-1 get_affine_transform(inv=1), rot 0."""
+    src_w = scale[0] * 200.0
+    src = np.float32([center, center + [0, (src_w - 1) * -0.5], [0, 0]])
+    dst = np.float32([[(w - 1) * 0.5, (h - 1) * 0.5], [(w - 1) * 0.5, (h - 1) * 0.5 + (w - 1) * -0.5], [0, 0]])
+    src[2] = src[1] + [-(src[0] - src[1])[1], (src[0] - src[1])[0]]
+    dst[2] = dst[1] + [-(dst[0] - dst[1])[1], (dst[0] - dst[1])[0]]
+    return cv2.getAffineTransform(dst, src)
+
+
+def test_dark_inverse_affine_matches_official_construction():
+    maps = random_heatmaps(5, (3, 4, 64, 48))
+    center = np.array([[120.0, 80.5], [300.2, 211.0], [50.0, 60.0]])
+    scale = np.array([[1.1, 1.4667], [2.5, 3.3333], [0.4, 0.5333]])
+    local, _ = compiled.dark_decode(maps)
+    image, _ = compiled.dark_decode(maps, center=center, scale=scale, rotation=np.zeros(3))
+    for i in range(3):
+        m = _official_inverse(center[i], scale[i], 48, 64)
+        expected = local[i].astype(np.float64) @ m[:, :2].T + m[:, 2]
+        np.testing.assert_allclose(image[i], expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("shape,kernel,dtype,err", [((4, 5, 6), 11, np.float32, ValueError),
+                                                    ((1, 2, 8, 8), 10, np.float32, ValueError),
+                                                    ((1, 2, 8, 8), 11, np.int64, TypeError)],
+                         ids=["rank3", "even_kernel", "int_maps"])
+def test_dark_rejects_bad_input(shape, kernel, dtype, err):
+    with pytest.raises(err, match="dark_decode"):
+        compiled.dark_decode(np.ones(shape, dtype), kernel)
+
+
+# ----------------------------------------------------------------------------- warp
+
+def _random_affine(rng, frame_hw, out_hw):
+    angle, s = rng.uniform(-180, 180), rng.uniform(0.3, 3.0)
+    centre = (rng.uniform(-20, frame_hw[1] + 20), rng.uniform(-20, frame_hw[0] + 20))
+    m = cv2.getRotationMatrix2D(centre, angle, s)
+    m[:, 2] += [out_hw[1] / 2 - centre[0], out_hw[0] / 2 - centre[1]]
+    return m
+
+
+def _cv2_input(frame, mats, out_hw, swap_rb):
+    crops = [cv2.warpAffine(frame, m, (out_hw[1], out_hw[0]), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0) for m in mats]
+    crops = np.stack(crops)[..., ::-1] if swap_rb else np.stack(crops)  # (B, h, w, 3)
+    mean, std = np.float32(compiled.IMAGENET_MEAN), np.float32(compiled.IMAGENET_STD)
+    return ((crops.astype(np.float32) / 255.0 - mean) / std).transpose(0, 3, 1, 2)
+
+
+@given(fh=st.integers(1, 90), fw=st.integers(1, 90), oh=st.integers(1, 40), ow=st.integers(1, 40),
+       b=st.integers(1, 4), swap=st.booleans(), seed=st.integers(0, 2**31 - 1))
+@HYP
+def test_warp_matches_opencv(fh, fw, oh, ow, b, swap, seed):
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, (fh, fw, 3), dtype=np.uint8)
+    mats = np.stack([_random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
+    out = compiled.warp_affine(frame, mats, (oh, ow), swap_rb=swap)
+    _assert_close_to_opencv(out, _cv2_input(frame, mats, (oh, ow), swap))
+
+
+def _assert_close_to_opencv(out: np.ndarray, expected: np.ndarray) -> None:
+    """Within 1e-3 everywhere except rare one-uint8-level rounding flips (<= 0.5% of values).
+
+    OpenCV's float path computes a row's last SIMD-width pixels in a scalar loop that sums the
+    coordinate in another order; where that lands the bilinear value on a .5 boundary the uint8
+    rounding flips by one level (1 / 255 / std ~ 0.017 after normalisation).
+    """
+    err = np.abs(out - expected)
+    one_level = 1.0 / 255.0 / min(compiled.IMAGENET_STD) + 1e-3
+    assert err.max() <= one_level, f"max error {err.max()} is more than one uint8 level"
+    assert (err > 1e-3).mean() <= 0.005, f"{(err > 1e-3).mean():.2%} of values differ from cv2.warpAffine"
+
+
+def test_warp_identity_by_hand():
+    frame = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    out = compiled.warp_affine(frame, np.eye(2, 3)[None], (4, 5), mean=(0, 0, 0), std=(1, 1, 1))
+    np.testing.assert_allclose(out[0], frame.transpose(2, 0, 1) / 255.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("frame,mats,err", [(np.zeros((4, 5), np.uint8), np.zeros((1, 2, 3)), ValueError),
+                                            (np.zeros((4, 5, 3), np.float32), np.zeros((1, 2, 3)), TypeError),
+                                            (np.zeros((4, 5, 3), np.uint8), np.zeros((1, 3, 3)), ValueError)],
+                         ids=["frame_rank2", "frame_float", "mats_3x3"])
+def test_warp_rejects_bad_input(frame, mats, err):
+    with pytest.raises(err, match="warp_affine"):
+        compiled.warp_affine(frame, mats, (8, 8))
+
+
+# ----------------------------------------------------------------------------- CUDA twins
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", list(point_cases()))
+def test_cuda_kmedoids_edge_cases(name):
+    x, c = point_cases()[name]
+    _kmedoids_vs_reference(x, c, "cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("d", [17, 256, 4096, 16384])
+def test_cuda_kmedoids_matches_cpu_twin(d):
+    rng = np.random.default_rng(d)
+    x = (np.abs(rng.standard_normal((16, 4, d)))[:, rng.integers(0, 4, 17)] + 0.3).astype(np.float32)
+    gpu = [t.cpu().numpy() for t in compiled.kmedoids_with_means(torch.from_numpy(x).cuda(), 4)]
+    cpu = compiled.kmedoids_with_means(x, 4)
+    assert_same_partition(gpu[0], cpu[0], x, gpu[1], cpu[1])
+    np.testing.assert_allclose(gpu[2], cpu[2], rtol=1e-5, atol=1e-6)
+    _kmedoids_vs_reference(x, 4, "cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", list(heatmap_cases()))
+def test_cuda_dark_edge_cases(name):
+    _dark_vs_reference(heatmap_cases()[name].astype(np.float32), "cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("half", [False, True], ids=["fp32", "fp16"])
+def test_cuda_dark_random(half):
+    maps = random_heatmaps(7, (8, 17, 64, 48))
+    maps[0, 0] = np.where(maps[0, 0] > 0.9, maps[0, 0], -0.5)  # the clamp path
+    _dark_vs_reference(maps, "cuda", half)
+    center, scale = np.full((8, 2), 100.0), np.full((8, 2), 1.2)
+    gpu = compiled.dark_decode(torch.from_numpy(maps).cuda(), center=center, scale=scale)[0].cpu().numpy()
+    np.testing.assert_allclose(gpu, compiled.dark_decode(maps, center=center, scale=scale)[0], atol=1e-3)
+
+
+@pytest.mark.cuda
+def test_cuda_warp_matches_cpu_twin():
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    mats = np.stack([_random_affine(rng, (120, 160), (64, 48)) for _ in range(6)])
+    gpu = compiled.warp_affine(torch.from_numpy(frame).cuda(), torch.from_numpy(mats).cuda(), (64, 48))
+    np.testing.assert_allclose(gpu.cpu().numpy(), compiled.warp_affine(frame, mats, (64, 48)), atol=1e-5)
