@@ -5,22 +5,32 @@ Dimension letters used across kitpose: B batch, N points or instances, K keypoin
 
     model = create_model("kitpose-w32-256")            # a preset
     model = create_model("kitpose-w32-256", input_size=(256, 192), num_keypoints=20)
+    model = load_model("default")                         # the embedded default, trained weights
+    model = load_model("runs/ap10k/best.pt")             # any kitpose checkpoint
+    model = from_official("w32_256x256.yaml", "final_state.pth")
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from torch import nn
 
-from kitpose.models.btranspose import BTranspose, BTransposeConfig
-from kitpose.models.kitpose import KITPose, KITPoseConfig
 from kitpose.models.output import PoseOutput
-from kitpose.models.transpose import TransPose, TransPoseConfig
 
-# arch name -> (config class, model class)
-ARCHS = {
-    "kitpose": (KITPoseConfig, KITPose),
-    "transpose": (TransPoseConfig, TransPose),
-    "btranspose": (BTransposeConfig, BTranspose),
-}
+
+def archs() -> dict[str, tuple[type, type]]:
+    """arch name -> (config class, model class). Imported on use, so `kitpose.models.<module>`
+    can be imported on its own without building every architecture's module."""
+    from kitpose.models.btranspose import BTranspose, BTransposeConfig
+    from kitpose.models.kitpose import KITPose, KITPoseConfig
+    from kitpose.models.transpose import TransPose, TransPoseConfig
+
+    return {
+        "kitpose": (KITPoseConfig, KITPose),
+        "transpose": (TransPoseConfig, TransPose),
+        "btranspose": (BTransposeConfig, BTranspose),
+    }
 
 # preset name -> (arch, config fields). Paper figures in comments: params (M) / "GFLOPs" (paper convention).
 MODELS: dict[str, tuple[str, dict]] = {
@@ -31,6 +41,9 @@ MODELS: dict[str, tuple[str, dict]] = {
                                         num_clusters=4, dim=1024, depth=2)),
     "kitpose-w32-384": ("kitpose", dict(width=32, input_size=(384, 384), num_keypoints=17,
                                         num_clusters=4, dim=1024, depth=2)),
+    # The embedded default model's shape: small enough to train on a 2-core CPU in 30 minutes.
+    "kitpose-w16-128": ("kitpose", dict(width=16, input_size=(128, 128), num_keypoints=17,
+                                        num_clusters=4, dim=256, depth=2)),
     # TransPose on COCO 256x192 (TransPose paper): 5.2 M, 6.0 M, 8.0 M, 17.3 M, 17.5 M.
     "transpose-r-a3": ("transpose", dict(backbone="resnet", input_size=(256, 192), num_keypoints=17,
                                          dim=256, depth=3, heads=8, ffn_dim=1024)),
@@ -57,7 +70,7 @@ def create_model(name: str, **overrides) -> nn.Module:
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
     arch, fields = MODELS[name]
-    config_cls, model_cls = ARCHS[arch]
+    config_cls, model_cls = archs()[arch]
     try:
         config = config_cls(**{**fields, **overrides})
     except TypeError as err:  # an override that is not a field of this architecture
@@ -66,4 +79,62 @@ def create_model(name: str, **overrides) -> nn.Module:
     return model_cls(config)
 
 
-__all__ = ["ARCHS", "MODELS", "PoseOutput", "create_model", "list_models"]
+# The embedded default model: a small KITPose trained on `kitpose synth` data (see README).
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
+
+
+def model_from_checkpoint(payload: dict, source: str = "<checkpoint>") -> nn.Module:
+    """Build the model a kitpose checkpoint payload describes and load its weights (eval mode)."""
+    table = archs()
+    arch = payload.get("arch")
+    if arch not in table:
+        raise ValueError(f"{source}: unknown arch {arch!r}; known: {', '.join(table)}")
+    config_cls, model_cls = table[arch]
+    config = dict(payload["config"])
+    if "input_size" in config:  # YAML/pickle round trips turn tuples into lists
+        config["input_size"] = tuple(config["input_size"])
+    model = model_cls(config_cls(**config))
+    model.load_state_dict(payload["model"], strict=True)
+    return model.eval()
+
+
+def load_model(spec: str | os.PathLike) -> nn.Module:
+    """A model from "default", a kitpose checkpoint path, or a preset name (random weights).
+
+    Args:
+        spec: "default" (the embedded model), a path to a kitpose checkpoint, or a MODELS name.
+    Returns:
+        the model in eval mode.
+    """
+    from kitpose.checkpoint import load_checkpoint
+
+    if str(spec) == "default":
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise FileNotFoundError(f"the embedded default model {DEFAULT_CHECKPOINT} is missing; "
+                                    "reinstall kitpose or train it (see README, 'The default model')")
+        return model_from_checkpoint(load_checkpoint(DEFAULT_CHECKPOINT), str(DEFAULT_CHECKPOINT))
+    if str(spec) in MODELS:
+        return create_model(str(spec)).eval()
+    if Path(spec).exists():
+        return model_from_checkpoint(load_checkpoint(spec), str(spec))
+    raise ValueError(f"{spec!r} is neither 'default', a preset ({', '.join(list_models())}) nor an "
+                     "existing checkpoint file")
+
+
+def from_official(config_yaml: str | os.PathLike, checkpoint: str | os.PathLike) -> nn.Module:
+    """An official KITPose experiment YAML + .pth as our model, in eval mode (see models/official.py)."""
+    from kitpose.models.official import from_official as _from_official
+
+    return _from_official(config_yaml, checkpoint)
+
+
+def convert_official(config_yaml: str | os.PathLike, checkpoint: str | os.PathLike,
+                     out_path: str | os.PathLike) -> Path:
+    """Write an official KITPose checkpoint as a kitpose checkpoint (see models/official.py)."""
+    from kitpose.models.official import convert_official as _convert_official
+
+    return _convert_official(config_yaml, checkpoint, out_path)
+
+
+__all__ = ["DEFAULT_CHECKPOINT", "MODELS", "archs", "convert_official", "from_official", "load_model",
+           "model_from_checkpoint", "PoseOutput", "create_model", "list_models"]
