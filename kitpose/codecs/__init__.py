@@ -1,0 +1,1 @@
+"""Keypoint codecs: targets for training, decoding for inference."""

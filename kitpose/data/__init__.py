@@ -1,0 +1,1 @@
+"""Datasets, top-down transforms, targets and the synthetic quadruped generator."""
