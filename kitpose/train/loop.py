@@ -1,0 +1,142 @@
+"""`kitpose train CONFIG`: build everything from a Config, then run epochs with validation,
+best-AP and last checkpoints, and exact resume. Works alone or under torchrun (DDP)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kitpose.config import Config, config_to_dict, load_config, save_config
+from kitpose.train.distributed import (DistContext, ResumableSampler, cleanup_distributed,
+                                       gather_objects, init_distributed, wrap_model)
+from kitpose.train.epoch import BEST_NAME, LAST_NAME, Run, resume_run, run_epoch, save_run
+from kitpose.train.metrics import MetricsLogger
+from kitpose.train.optim import build_optimizer, build_scheduler
+from kitpose.train.step import make_objective
+
+log = logging.getLogger("kitpose.train")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's RNGs."""
+    import random
+
+    import numpy as np
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def end_epoch(run: Run, epochs: int) -> None:
+    """Scheduler step, validation every val_every epochs (best.pt on a new best AP), last.pt."""
+    run.scheduler.step()
+    run.progress.epoch += 1
+    run.progress.batch = 0
+    epoch, train = run.progress.epoch, run.train
+    if run.validate is not None and train.val_every > 0 and (epoch % train.val_every == 0
+                                                             or epoch == epochs):
+        metrics = run.validate(run.model) if run.ctx.is_main else None
+        metrics = gather_objects(metrics, run.ctx)[0]  # every rank learns rank 0's AP
+        run.logger.log(run.progress.step, epoch, {f"val/{k}": v for k, v in metrics.items()})
+        log.info("epoch %d: AP %.4f", epoch, metrics["AP"])
+        if metrics["AP"] > run.progress.best_ap:
+            run.progress.best_ap = float(metrics["AP"])
+            save_run(run, BEST_NAME)
+    if epoch % max(train.save_every, 1) == 0 or epoch == epochs:
+        save_run(run, LAST_NAME)
+
+
+def fit(run: Run, epochs: int, max_steps: int | None = None) -> Run:
+    """Train from run.progress to `epochs` (or until the global step reaches max_steps).
+
+    Stopping on max_steps writes last.pt at that exact step, so `resume_run` continues there.
+    """
+    while run.progress.epoch < epochs:
+        if run_epoch(run, max_steps):
+            save_run(run, LAST_NAME)
+            break
+        end_epoch(run, epochs)
+    return run
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """The model preset with the config's overrides (YAML lists become tuples)."""
+    from kitpose.models import create_model
+
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.model.overrides.items()}
+    return create_model(cfg.model.name, **overrides)
+
+
+def heatmap_size(model: nn.Module) -> tuple[int, int]:
+    """(H, W) of the model's heatmaps: its config's heatmap_size, else input / 4."""
+    size = getattr(model.config, "heatmap_size", None)
+    if size is None:
+        h, w = model.config.input_size
+        size = (h // 4, w // 4)
+    return tuple(int(s) for s in size)
+
+
+def build_run(cfg: Config, ctx: DistContext, out_dir: Path) -> Run:
+    """Model, data, optimiser, schedule, objective and logger of a fresh run."""
+    from kitpose.train.data import build_datasets
+
+    seed_everything(cfg.train.seed)  # same initial weights on every rank
+    model = build_model(cfg)
+    train_set, val_set = build_datasets(cfg, model.config.input_size, heatmap_size(model), ctx)
+    model = wrap_model(model, ctx, cfg.train.sync_bn)
+    optimizer = build_optimizer(model, cfg.train)
+    use_amp = cfg.train.amp and ctx.device.type == "cuda"
+    generators = {}
+    if cfg.aug.cutmix:
+        generators["cutmix"] = torch.Generator().manual_seed(cfg.train.seed * 1009 + ctx.rank)
+    seed_everything(cfg.train.seed + ctx.rank)  # per-rank streams from here on
+    return Run(model=model, optimizer=optimizer, scheduler=build_scheduler(optimizer, cfg.train),
+               scaler=torch.amp.GradScaler(ctx.device.type, enabled=use_amp), dataset=train_set,
+               sampler=ResumableSampler(train_set, ctx, cfg.train.seed),
+               objective=make_objective(ctx.device, use_amp, generators.get("cutmix")),
+               train=cfg.train, ctx=ctx, out_dir=out_dir,
+               logger=MetricsLogger(out_dir, enabled=False), run_config=config_to_dict(cfg),
+               validate=_validator(cfg, val_set, ctx), generators=generators)
+
+
+def _validator(cfg: Config, val_set, ctx: DistContext):
+    if val_set is None:
+        return None
+    from kitpose.train.validate import evaluate
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        return evaluate(model, val_set, cfg.train.val_batch_size, ctx.device,
+                        cfg.train.flip_test, cfg.train.workers)
+    return validate
+
+
+def train(config: str | Path | Config, resume: bool = False, out_dir: str | Path | None = None,
+          max_steps: int | None = None) -> Path:
+    """Train a model from a YAML config (or Config); the entry of `kitpose train`.
+
+    Args:
+        config: YAML path or Config.
+        resume: continue from `<out_dir>/last.pt` exactly where it stopped.
+        out_dir: run folder (default: the config's output.dir).
+        max_steps: stop once this many optimiser steps (counted over the whole run) are done.
+    Returns:
+        The run folder (config.yaml, metrics.csv, training_curve.png, last.pt, best.pt, tb/).
+    """
+    cfg = config if isinstance(config, Config) else load_config(config)
+    out = Path(out_dir or cfg.output.dir)
+    ctx = init_distributed(cfg.train.device)
+    try:
+        run = build_run(cfg, ctx, out)
+        if resume:
+            resume_run(run)
+        run.logger = MetricsLogger(out, enabled=ctx.is_main,
+                                   resume_step=run.progress.step if resume else None)
+        if ctx.is_main:
+            save_config(cfg, out / "config.yaml")
+        fit(run, cfg.train.epochs, max_steps)
+        run.logger.close()
+    finally:
+        cleanup_distributed()
+    return out

@@ -1,0 +1,37 @@
+"""Optimiser and learning-rate schedule from a TrainSection (spec 11 and 16)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from kitpose.config import TrainSection
+
+
+def build_optimizer(model: nn.Module, train: TrainSection) -> torch.optim.Optimizer:
+    """Adam over the trainable parameters (the official code passes no weight decay).
+
+    Args:
+        model: the (possibly DDP-wrapped) model.
+        train: lr and weight_decay.
+    Returns:
+        torch.optim.Adam with default betas (0.9, 0.999) and eps 1e-8.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer,
+                    train: TrainSection) -> torch.optim.lr_scheduler.LRScheduler:
+    """Per-epoch schedule: MultiStepLR (KITPose) or cosine annealing to lr_end (TransPose).
+
+    Args:
+        optimizer: from build_optimizer.
+        train: scheduler, milestones, gamma, epochs, lr_end.
+    Returns:
+        An LR scheduler to be stepped once at the end of every epoch.
+    """
+    if train.scheduler == "multistep":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(train.milestones),
+                                                    gamma=train.gamma)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.epochs,
+                                                      eta_min=train.lr_end)

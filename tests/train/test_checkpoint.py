@@ -1,0 +1,51 @@
+"""kitpose.checkpoint: atomic writes and clear errors on bad files."""
+import os
+
+import pytest
+import torch
+
+from kitpose.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint
+
+
+def test_round_trip_adds_format(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", {"arch": "tiny", "model": {"w": torch.arange(3.0)}})
+    loaded = load_checkpoint(path)
+    assert loaded["format"] == FORMAT and loaded["arch"] == "tiny"
+    assert torch.equal(loaded["model"]["w"], torch.arange(3.0))
+
+
+def test_crash_mid_write_keeps_old_file(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "last.pt", {"model": {"w": torch.zeros(2)}})
+    real_save = torch.save
+
+    def crashing_save(obj, handle, *args, **kwargs):
+        handle.write(b"partial bytes")  # some bytes reach the temp file, then the crash
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crashing_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, {"model": {"w": torch.ones(2)}})
+    monkeypatch.setattr(torch, "save", real_save)
+    assert torch.equal(load_checkpoint(path)["model"]["w"], torch.zeros(2))
+    assert os.listdir(tmp_path) == ["last.pt"]  # the temp file was removed
+
+
+@pytest.mark.parametrize("content, expected", [
+    pytest.param(None, "not found", id="missing"),
+    pytest.param(b"", "cannot read", id="empty"),
+    pytest.param(b"garbage" * 10, "cannot read", id="garbage"),
+    pytest.param("truncated", "cannot read", id="truncated"),
+    pytest.param("foreign", "not a kitpose checkpoint", id="foreign-dict"),
+])
+def test_bad_files_are_named(tmp_path, content, expected):
+    path = tmp_path / "ckpt.pt"
+    if content == "truncated":
+        save_checkpoint(path, {"model": {"w": torch.randn(1000)}})
+        path.write_bytes(path.read_bytes()[:300])
+    elif content == "foreign":
+        torch.save({"state_dict": {}}, path)
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=expected) as err:
+        load_checkpoint(path)
+    assert str(path) in str(err.value)

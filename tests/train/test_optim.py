@@ -1,0 +1,44 @@
+"""Optimiser and LR schedules (spec 11: MultiStepLR x0.1 at 200/230; spec 16: cosine)."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from kitpose.config import TrainSection
+from kitpose.train.optim import build_optimizer, build_scheduler
+
+
+def lrs(train: TrainSection, epochs: int) -> list[float]:
+    optimizer = build_optimizer(nn.Linear(2, 2), train)
+    scheduler = build_scheduler(optimizer, train)
+    out = []
+    for _ in range(epochs):
+        out.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return out
+
+
+def test_adam_without_weight_decay():
+    optimizer = build_optimizer(nn.Linear(2, 2), TrainSection())
+    group = optimizer.param_groups[0]
+    assert isinstance(optimizer, torch.optim.Adam)
+    assert group["lr"] == 5e-4 and group["weight_decay"] == 0.0 and group["betas"] == (0.9, 0.999)
+
+
+@pytest.mark.parametrize("epoch, expected", [
+    pytest.param(0, 5e-4, id="start"), pytest.param(199, 5e-4, id="before-200"),
+    pytest.param(200, 5e-5, id="at-200"), pytest.param(229, 5e-5, id="before-230"),
+    pytest.param(230, 5e-6, id="at-230"), pytest.param(249, 5e-6, id="last"),
+])
+def test_multistep_milestones(epoch, expected):
+    assert lrs(TrainSection(), 250)[epoch] == pytest.approx(expected, rel=1e-9)
+
+
+def test_cosine_from_lr_to_lr_end():
+    train = TrainSection(scheduler="cosine", lr=1e-4, lr_end=1e-5, epochs=10)
+    values = lrs(train, 11)
+    assert values[0] == pytest.approx(1e-4)
+    assert values[5] == pytest.approx(1e-5 + 0.5 * (1e-4 - 1e-5) * (1 + math.cos(math.pi / 2)))
+    assert values[10] == pytest.approx(1e-5)
