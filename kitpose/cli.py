@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+
+MODEL_HELP = "'default' (the embedded model), a preset name, or a kitpose checkpoint path."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +23,85 @@ def info(as_json: bool) -> None:
 
     record = system_info()
     click.echo(json.dumps(record, indent=2) if as_json else format_info(record))
+
+
+@main.command()
+@click.option("--model", default="default", show_default=True, help=MODEL_HELP)
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(path_type=Path),
+              help="Folder for the demo's outputs.")
+def demo(model: str, out_dir: Path) -> None:
+    """Run the model on synthetic animals: sizes, compute, keypoints, an overlay image."""
+    from kitpose.demo import run_demo
+
+    run_demo(model, out_dir)
+
+
+@main.command("convert-official")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the kitpose checkpoint.")
+def convert_official(config: Path, checkpoint: Path, out_path: Path) -> None:
+    """Convert an official KITPose experiment YAML + .pth into a kitpose checkpoint."""
+    from kitpose.models import convert_official as convert
+
+    click.echo(f"wrote {convert(config, checkpoint, out_path)}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--num-images", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--size", default=256, show_default=True, type=click.IntRange(min=64), help="Image side.")
+@click.option("--split", default="train", show_default=True, help="Annotation file name.")
+@click.option("--video", is_flag=True, help="Also write demo.mp4 of walking animals (+ demo.json GT).")
+def synth(out_dir: Path, num_images: int, seed: int, size: int, split: str, video: bool) -> None:
+    """Generate synthetic quadrupeds in AP-10K format (same seed, same bytes)."""
+    from kitpose.data.synthetic import run_synth
+
+    result = run_synth(out_dir, num_images, seed, video=video, image_size=(size, size), split=split)
+    for name, path in result.items():
+        if path is not None:
+            click.echo(f"{name}: {path}")
+
+
+@main.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default: the config's output.dir).")
+@click.option("--resume", is_flag=True, help="Continue exactly where <out>/last.pt stopped.")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None,
+              help="Stop after this many optimiser steps in total.")
+def train(config: Path, out_dir: Path | None, resume: bool, max_steps: int | None) -> None:
+    """Train from a YAML config; under torchrun this is DistributedDataParallel."""
+    from kitpose.train import train as run_training
+
+    click.echo(f"run folder: {run_training(config, resume=resume, out_dir=out_dir, max_steps=max_steps)}")
+
+
+@main.command("eval")
+@click.option("--annotations", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="COCO keypoints ground-truth JSON.")
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="COCO results JSON to score.")
+@click.option("--dataset", required=True, help="ap10k, animalpose, animalkingdom (PCK), coco, or any "
+              "name with --sigmas.")
+@click.option("--sigmas", default=None, help="Comma-separated OKS sigmas for a custom dataset.")
+@click.option("--ak-plus-one", is_flag=True, help="Add the official Animal Kingdom +1 px to predictions.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the metrics JSON here.")
+def evaluate(annotations: Path, predictions: Path | None, dataset: str, sigmas: str | None,
+             ak_plus_one: bool, json_out: Path | None) -> None:
+    """Score a results file: OKS AP (pycocotools, the dataset's sigmas) or PCK@0.05."""
+    from kitpose.evaluation.score import score_results_file
+
+    if predictions is None:
+        raise click.UsageError("--predictions is required (running a model here comes with the runtime)")
+    sigma_values = [float(s) for s in sigmas.split(",")] if sigmas else None
+    report = score_results_file(annotations, predictions, dataset, json_out, sigma_values,
+                                ak_plus_one=ak_plus_one)
+    for name, value in report["metrics"].items():
+        click.echo(f"{name:>6}  {value:.4f}" if isinstance(value, float) else f"{name:>6}  {value}")
 
 
 if __name__ == "__main__":
