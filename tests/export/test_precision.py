@@ -1,0 +1,58 @@
+"""Stage 2: fp16 (mixed) and int8 (Q/DQ) files are written, keep metadata and run in ONNX Runtime."""
+import numpy as np
+import onnx
+import pytest
+
+from kitpose.config import INPUT_NAME
+from kitpose.export import convert_precision, read_metadata
+from kitpose.export.regions import clustering_nodes
+
+pytest.importorskip("modelopt.onnx.quantization", reason="needs nvidia-modelopt's ONNX tools")
+
+
+def _run(path, x):
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {INPUT_NAME: x})
+
+
+@pytest.fixture(scope="module")
+def fp32(exported):
+    return exported("kitpose-w32-256")[1]
+
+
+def test_fp16_runs_and_keeps_clustering_fp32(fp32, tmp_path):
+    path = convert_precision(fp32, tmp_path, precision="fp16")
+    assert path.name == "model_fp16.onnx"
+    x = np.random.default_rng(0).normal(size=(2, 3, 64, 64)).astype(np.float32)
+    ref, out = _run(fp32, x), _run(path, x)
+    assert out[0].dtype == np.float32  # graph I/O stays float32
+    # fp16 activations: a loose bound relative to the heatmap peak, far below a decode pixel
+    assert np.abs(out[0] - ref[0]).max() <= 2e-2 * np.abs(ref[0]).max()
+    proto = onnx.load(str(path))
+    kept = set(clustering_nodes(onnx.load(str(fp32))))
+    float16 = onnx.TensorProto.FLOAT16
+    casts_to_half = [n.name for n in proto.graph.node if n.op_type == "Cast" and n.name in kept
+                     and any(a.name == "to" and a.i == float16 for a in n.attribute)]
+    assert not casts_to_half
+    meta = read_metadata(path)
+    assert meta["precision"] == "fp16" and meta["keypoint_names"][0] == "kp0"
+
+
+def test_int8_has_qdq_outside_clustering(fp32, tmp_path):
+    path = convert_precision(fp32, tmp_path / "q.onnx", precision="int8", calib_samples=4)
+    proto = onnx.load(str(path))
+    quant = [n for n in proto.graph.node if n.op_type == "QuantizeLinear"]
+    assert quant
+    kept = set(clustering_nodes(onnx.load(str(fp32))))
+    assert not [n.name for n in quant if n.name in kept]
+    x = np.random.default_rng(1).normal(size=(2, 3, 64, 64)).astype(np.float32)
+    out = _run(path, x)
+    assert out[0].shape == (2, 17, 16, 16) and np.isfinite(out[0]).all()
+    assert out[1].shape == (2, 17) and out[1].min() >= 0 and out[1].max() < 4
+    assert read_metadata(path)["precision_tool"].startswith("nvidia-modelopt")
+
+
+def test_int8_rejects_wrong_calibration_shape(fp32, tmp_path):
+    with pytest.raises(ValueError, match=r"\(3, 64, 64\)"):
+        convert_precision(fp32, tmp_path, precision="int8", calibration=[np.zeros((3, 32, 32))])
