@@ -59,6 +59,8 @@ setup(
     packages=_packages(),
     # export/ and bench/ live at the top level of the repository but ship inside the wheel.
     package_dir={"kitpose": "kitpose", "kitpose.export": "export", "kitpose.bench": "bench"},
+    # The embedded default model ships inside the package.
+    package_data={"kitpose": ["assets/*.pt"]},
     ext_modules=[CMakeExtension("kitpose._C")],
     cmdclass={"build_ext": CMakeBuild},
     zip_safe=False,

@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from kitpose.models.output import PoseOutput
 from kitpose.models.resnet import EXPANSION, Bottleneck, ResNetStem, init_resnet_
-from kitpose.models.transpose import PostNormEncoderLayer, deconv_head, init_head_, init_transformer_
+from kitpose.models.hrnet import init_hrnet_weights
+from kitpose.models.transpose import PostNormEncoderLayer, deconv_head, init_transformer_
 
 
 class RelPosSelfAttention(nn.Module):
@@ -157,8 +158,8 @@ class BTranspose(nn.Module):
         self.head = deconv_head(config.dim, config.deconv_dim, config.num_keypoints)
         init_resnet_(self.backbone)
         init_transformer_(self.encoder)
-        init_head_(self.reduce)
-        init_head_(self.head)
+        init_hrnet_weights(self.reduce)
+        init_hrnet_weights(self.head)
 
     def forward(self, images: Tensor) -> PoseOutput:
         """Args: images (B, 3, h, w), (h, w) == input_size.

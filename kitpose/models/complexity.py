@@ -77,3 +77,35 @@ def paper_complexity(model: nn.Module, input_size: tuple[int, int] | None = None
             h.remove()
         model.train(was_training)
     return Complexity(params=totals["params"], macs=float(totals["macs"]))
+
+
+# Published figures: params (M) and the paper's "GFLOPs" where the paper gives them.
+PUBLISHED = {
+    "kitpose-w32-256": (68.41, 9.51), "kitpose-w48-256": (103.47, 19.50),
+    "kitpose-w32-384": (115.60, 21.38), "transpose-r-a3": (5.2, None), "transpose-r-a4": (6.0, None),
+    "transpose-h-s": (8.0, None), "transpose-h-a4": (17.3, None), "transpose-h-a6": (17.5, None),
+    "btranspose-c3a1": (10.1, None),
+}
+
+
+def complexity_table(names: list[str]) -> str:
+    """Markdown table: params and GFLOPs of each preset, honest and in the paper's convention."""
+    from kitpose.models import create_model
+
+    rows = ["| preset | input (h, w) | params (M) | published params (M) | GFLOPs (honest) "
+            "| paper-convention params (M) / \"GFLOPs\" | published \"GFLOPs\" |",
+            "|---|---|---|---|---|---|---|"]
+    for name in names:
+        model = create_model(name)
+        honest, paper = honest_complexity(model), paper_complexity(model)
+        pub_params, pub_gflops = PUBLISHED.get(name, (None, None))
+        rows.append(f"| {name} | {tuple(model.config.input_size)} | {honest.params / 1e6:.2f} "
+                    f"| {pub_params or '-'} | {honest.gflops:.2f} "
+                    f"| {paper.params / 1e6:.2f} / {paper.gflops_paper_units:.2f} | {pub_gflops or '-'} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    from kitpose.models import list_models
+
+    print(complexity_table(list_models()))

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kitpose.models.hrnet import HRNetBackbone
+from kitpose.models.hrnet import HRNetBackbone, init_hrnet_weights
 from kitpose.models.output import PoseOutput
 from kitpose.models.resnet import init_resnet_, resnet_s
 
@@ -134,18 +134,6 @@ def deconv_head(in_channels: int, mid_channels: int, num_keypoints: int) -> nn.S
         nn.Conv2d(mid_channels, num_keypoints, kernel_size=1))
 
 
-def init_head_(module: nn.Module) -> None:
-    """N(0, 0.001) conv/deconv weights, zero biases, BN 1/0: HRNet-family head init, in place."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, std=0.001)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
-
 @dataclass(frozen=True)
 class TransPoseConfig:
     backbone: str = "resnet"                 # "resnet" (TransPose-R) or "hrnet" (TransPose-H)
@@ -204,8 +192,8 @@ class TransPose(nn.Module):
         else:
             self.head = nn.Conv2d(config.dim, config.num_keypoints, kernel_size=1)
         init_transformer_(self.encoder)
-        init_head_(self.reduce)
-        init_head_(self.head)
+        init_hrnet_weights(self.reduce)
+        init_hrnet_weights(self.head)
 
     def _position(self, size: tuple[int, int]) -> Tensor:
         """(1, N, D) sine table for this token grid; rebuilt for inputs of another size."""
