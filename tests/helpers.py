@@ -1,8 +1,17 @@
 """Shared test helpers: tolerances with their reasons, partition comparison, deterministic case generators."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# The project's shared folder sits beside the checkout (CI clones main with shared/ beside it);
+# KITPOSE_SHARED overrides it.
+SHARED = Path(os.environ.get("KITPOSE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+FIXTURES = SHARED / "fixtures" / "real"          # real samples of each dataset format
+OFFICIAL_KEYS_TSV = SHARED / "docs" / "official_checkpoint_keys_w32_256x256.tsv"
 
 TOLERANCES = {
     # float64 reference vs an independent float64 NumPy + cv2 oracle: only summation order in the blur

@@ -1,6 +1,7 @@
 """Heatmap codec: targets by hand, encode -> decode round trip on real fixture keypoints."""
 import numpy as np
 import pytest
+from helpers import FIXTURES
 
 from kitpose.codecs.heatmap import HeatmapCodec, to_image_coords
 from kitpose.data.dataset import TopDownDataset
@@ -41,7 +42,7 @@ def test_rectangular_sizes_use_the_width_ratio():
 @pytest.mark.parametrize("folder,file,name", REAL_SETS, ids=[r[0] for r in REAL_SETS])
 def test_round_trip_on_real_fixtures(folder, file, name):
     from kitpose.data.metadata import DATASETS
-    real = "/work/shared/fixtures/real/" + folder
+    real = str(FIXTURES / folder)
     ds = TopDownDataset(f"{real}/{file}", real, DATASETS[name], (256, 256), (64, 64), 2.0)
     checked = 0
     for i in range(len(ds)):

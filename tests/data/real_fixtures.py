@@ -1,9 +1,7 @@
 """Where the real annotation samples live and which metadata each file uses."""
 from pathlib import Path
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
-if not REAL.exists():
-    REAL = Path("/work/shared/fixtures/real")
+from helpers import FIXTURES as REAL
 
 # folder, annotation file, built-in metadata name (None: metadata from the JSON's categories)
 KEYPOINT_FILES = [

@@ -15,7 +15,7 @@ from pycocotools.cocoeval import COCOeval
 from kitpose.data.metadata import DATASETS
 from kitpose.evaluation import STAT_NAMES, evaluate_coco, write_results
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"   # /work/shared/...
+from helpers import FIXTURES as REAL
 
 # Fixture file and OKS sigmas: the dataset's own where kitpose knows them, otherwise 0.05 for every
 # joint (GT-as-prediction is sigma-independent; parity only needs the same sigmas on both sides).

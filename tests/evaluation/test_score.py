@@ -9,7 +9,7 @@ import pytest
 from kitpose.data.metadata import DATASETS
 from kitpose.evaluation import evaluate_coco, pck, score_results_file, write_results
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"   # /work/shared/...
+from helpers import FIXTURES as REAL
 AK = REAL / "ak" / "test_animalkingdom.json"
 
 

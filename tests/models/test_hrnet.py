@@ -5,7 +5,7 @@ from torch import nn
 
 from kitpose.models.hrnet import HRNetBackbone
 
-TSV = "/work/shared/docs/official_checkpoint_keys_w32_256x256.tsv"
+from helpers import OFFICIAL_KEYS_TSV as TSV
 
 
 def _tsv_shapes() -> dict[str, tuple]:

@@ -11,7 +11,7 @@ from kitpose.models import load_model
 from kitpose.models.official import (convert_official, from_official, read_official_config,
                                      to_official_state_dict)
 
-TSV = "/work/shared/docs/official_checkpoint_keys_w32_256x256.tsv"
+from helpers import OFFICIAL_KEYS_TSV as TSV
 SMALL = KITPoseConfig(width=8, input_size=(64, 96), num_keypoints=5, num_clusters=2, dim=64,
                       depth=2)
 
