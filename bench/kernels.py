@@ -2,16 +2,20 @@
 
 Rows go to bench/results/kernels_cpu.jsonl (one JSON object per line, with system_info()).
 Targets (reported, never asserted): DARK >= 20x its baseline; k-medoids >= 1x at D=4096, >= 5x at D=256.
+Every row records the thread counts both sides ran with (`--threads`, default: all cores): OpenMP (the
+compiled ops), torch (the k-medoids baseline) and OpenCV (the DARK baseline, single-threaded Python
+around per-map cv2 calls). `--threads 1` gives the single-core comparison.
 """
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 import torch
 
 from kitpose.bench.baselines import dark_official, kmedoids_official
-from kitpose.bench.timing import RESULTS_DIR, append_rows, markdown_table, measure
+from kitpose.bench.timing import RESULTS_DIR, append_rows, markdown_table, measure, pin_threads
 from kitpose.info import system_info
 from kitpose.ops import compiled
 
@@ -38,15 +42,16 @@ def bench_pair(op: str, side: int, fast, baseline, settings: dict, repeat: int) 
     return rows
 
 
-def run(batch: int = 64, keypoints: int = 17, clusters: int = 4, sides=(64, 16), repeat: int = 20) -> list[dict]:
-    """Benchmark DARK and k-medoids at each map side (D = side^2); returns the rows."""
+def run(batch: int = 64, keypoints: int = 17, clusters: int = 4, sides=(64, 16), repeat: int = 20,
+        threads: int | None = None) -> list[dict]:
+    """Benchmark DARK and k-medoids at each map side (D = side^2) with `threads` threads; returns the rows."""
     rows = []
-    threads = torch.get_num_threads()
+    pinned = pin_threads(threads or os.cpu_count() or 1)
     for side in sides:
         maps = heatmaps(batch, keypoints, side)
         x = maps.reshape(batch, keypoints, side * side)
         xt = torch.from_numpy(x)
-        common = {"B": batch, "K": keypoints, "H": side, "W": side, "D": side * side, "torch_threads": threads}
+        common = {"B": batch, "K": keypoints, "H": side, "W": side, "D": side * side, **pinned}
         rows += bench_pair("dark_decode", side, lambda: compiled.dark_decode(maps, 11),
                            lambda: dark_official(maps, 11), {**common, "blur_kernel": 11}, repeat)
         rows += bench_pair("kmedoids", side, lambda: compiled.kmedoids_with_means(x, clusters, 40),
@@ -60,15 +65,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kitpose.bench kernels", description=__doc__)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="threads for every side (default: all cores)")
     parser.add_argument("--out", default=str(RESULTS_DIR / "kernels_cpu.jsonl"))
     args = parser.parse_args(argv)
-    rows = run(batch=args.batch, repeat=args.repeat)
+    rows = run(batch=args.batch, repeat=args.repeat, threads=args.threads)
     info = system_info()
+    load = os.getloadavg()  # (1, 5, 15 min): other jobs on the machine skew both sides, threads the most
     for row in rows:
-        row["system"] = info
+        row.update(system=info, load_avg=load)
     append_rows(__import__("pathlib").Path(args.out), rows)
-    flat = [{**r, **{k: r["settings"][k] for k in ("D",)}} for r in rows]
-    print(markdown_table(flat, ["op", "impl", "D", "p50_ms", "p90_ms", "mean_ms", "speedup_p50", "target_speedup"]))
+    flat = [{**r, **{k: r["settings"][k] for k in ("D", "threads")}} for r in rows]
+    columns = ["op", "impl", "D", "threads", "p50_ms", "p90_ms", "mean_ms", "speedup_p50", "target_speedup"]
+    print(markdown_table(flat, columns))
 
 
 if __name__ == "__main__":

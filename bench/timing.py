@@ -1,7 +1,9 @@
 """Warm-up/measure loop, percentiles and JSON-row output shared by the benchmarks."""
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +33,29 @@ def measure(fn: Callable[[], Any], warmup: int = 3, repeat: int = 20, sync: Call
     t = np.asarray(times)
     return {"p50_ms": float(np.percentile(t, 50)), "p90_ms": float(np.percentile(t, 90)),
             "mean_ms": float(t.mean()), "min_ms": float(t.min()), "repeat": repeat, "warmup": warmup}
+
+
+def omp_max_threads() -> int | None:
+    """Threads an OpenMP region gets now, read from the loaded libgomp (torch and kitpose._C share it)."""
+    try:
+        return int(ctypes.CDLL("libgomp.so.1").omp_get_max_threads())
+    except (OSError, AttributeError):
+        return None
+
+
+def pin_threads(threads: int) -> dict:
+    """Give OpenMP (kitpose._C and torch), torch and OpenCV `threads` threads each; returns them as read back.
+
+    torch.set_num_threads also sets the OpenMP count of the calling thread, which the compiled ops use;
+    OMP_NUM_THREADS is only read when the runtime loads, so it is recorded, not relied on.
+    """
+    import cv2
+    import torch
+
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    return {"threads": threads, "omp_threads": omp_max_threads(), "torch_threads": torch.get_num_threads(),
+            "cv2_threads": cv2.getNumThreads(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:

@@ -38,9 +38,17 @@ KP_HOST_DEVICE inline float load(const uint16_t* m, int64_t i) {
   return v != v ? 0.0f : v;
 }
 
-// Gaussian taps with OpenCV's sigma for size k, sigma = 0.3*((k-1)/2-1)+0.8 (2.0 for k = 11), as
-// cv2.getGaussianKernel(k, sigma) and the reference; OpenCV's own k <= 7 tables are not used.
+// Gaussian taps of cv2.getGaussianKernel(k, 0), as the reference (kitpose/ops/reference.py): OpenCV's
+// fixed binomial tables for k = 3, 5, 7, else sigma = 0.3*((k-1)/2-1)+0.8 (2.0 for k = 11), normalised.
 KP_HOST_DEVICE inline void gaussian_taps(int k, double* g) {
+  if (k == 3 || k == 5 || k == 7) {
+    const double t3[3] = {0.25, 0.5, 0.25};
+    const double t5[5] = {0.0625, 0.25, 0.375, 0.25, 0.0625};
+    const double t7[7] = {0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125};
+    const double* t = k == 3 ? t3 : (k == 5 ? t5 : t7);
+    for (int i = 0; i < k; ++i) g[i] = t[i];
+    return;
+  }
   const double sigma = 0.3 * ((k - 1) * 0.5 - 1.0) + 0.8;
   double sum = 0.0;
   for (int i = 0; i < k; ++i) {

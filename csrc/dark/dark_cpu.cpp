@@ -1,5 +1,11 @@
 // CPU twin of DARK decoding: one map at a time, OpenMP over maps.
+// Same expressions in the same order as dark_common.h's blur_at (so the same bits as a direct
+// evaluation); what changes is that shared work is done once: the argmax runs as a vectorisable
+// max pass plus a first-index search, the horizontal blur sums are shared by the 13 points, and
+// float16 maps are widened once per map instead of once per read.
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "dark/dark.h"
 #include "dark/dark_common.h"
@@ -22,63 +28,154 @@ namespace {
 
 using namespace dark_detail;
 
-template <typename T>
-void argmax(const T* m, int64_t size, int64_t* idx, float* val) {
-  int64_t best = 0;
-  float best_v = load(m, 0);
-  for (int64_t i = 1; i < size; ++i) {
-    const float v = load(m, i);
-    if (v > best_v) {
-      best_v = v;
-      best = i;
-    }
-  }
-  *idx = best;
-  *val = best_v;
+// Maps per OpenMP work item: dynamic scheduling so a thread that loses its core to another
+// process does not hold the whole call back; 16 maps keep the scheduling cost negligible.
+constexpr int kChunk = 16;
+// Below this many map entries a call stays on the calling thread (waking the team costs more).
+constexpr int64_t kParallelWork = int64_t(1) << 16;
+// Columns px-2..px+2 and rows py-2-r..py+2+r hold every horizontal blur sum the 13 points use.
+constexpr int kPatchCols = 5;
+constexpr int kPatchRows = kDarkMaxKernel + 4;
+
+inline float clean(float v) { return v != v ? 0.0f : v; }
+
+// 4 x float in GCC/Clang vector extensions (SSE on x86, NEON on ARM): plain C++ loops with a
+// select do not vectorise without fast-math, which would change the NaN and +-0 rules.
+typedef float Vec __attribute__((vector_size(16)));
+typedef int32_t Mask __attribute__((vector_size(16)));
+constexpr int kVec = 4;
+constexpr int kBlock = 4 * kVec;  // four independent registers per step
+
+inline Vec load_clean(const float* m) {
+  Vec v;
+  std::memcpy(&v, m, sizeof v);
+  return v == v ? v : Vec{};  // NaN -> 0
 }
 
-// Maximum of the whole blurred map: only needed where the 1e-10 clamp could bite.
-template <typename T>
-double blurred_max(const T* m, int h, int w, int k, const double* g) {
-  double best = blur_at(m, h, w, 0, 0, k, g);
+// Largest entry with NaN read as 0 (a value equal to it; +0 and -0 compare equal).
+float map_max(const float* m, int64_t size) {
+  float best = clean(m[0]);
+  int64_t i = 0;
+  if (size >= kBlock) {
+    Vec acc[4];
+    for (int j = 0; j < 4; ++j) acc[j] = load_clean(m + j * kVec);
+    for (i = kBlock; i + kBlock <= size; i += kBlock)
+      for (int j = 0; j < 4; ++j) {
+        const Vec v = load_clean(m + i + j * kVec);
+        acc[j] = v > acc[j] ? v : acc[j];
+      }
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < kVec; ++l) best = acc[j][l] > best ? acc[j][l] : best;
+  }
+  for (; i < size; ++i) {
+    const float v = clean(m[i]);
+    best = v > best ? v : best;
+  }
+  return best;
+}
+
+// First flat index whose entry (NaN read as 0) equals `target`, which is present in the map.
+int64_t first_index_of(const float* m, int64_t size, float target) {
+  const Vec t = {target, target, target, target};
+  int64_t i = 0;
+  for (; i + kBlock <= size; i += kBlock) {
+    Mask hit = load_clean(m + i) == t;
+    for (int j = 1; j < 4; ++j) hit |= load_clean(m + i + j * kVec) == t;
+    if (hit[0] | hit[1] | hit[2] | hit[3]) break;
+  }
+  for (; i < size; ++i)
+    if (clean(m[i]) == target) return i;
+  return 0;
+}
+
+// Horizontal blur sum at (x, y): the inner loop of blur_at, same terms in the same order (the
+// bounds test is hoisted where the whole kernel lies inside the row).
+inline double row_sum(const float* m, int w, int x, int y, int k, const double* g) {
+  const int r = k / 2;
+  const float* row_ptr = m + static_cast<int64_t>(y) * w;
+  double row = 0.0;
+  if (x - r >= 0 && x + r < w) {
+    for (int b = 0; b < k; ++b) row += g[b] * clean(row_ptr[x - r + b]);
+    return row;
+  }
+  for (int b = 0; b < k; ++b) {
+    const int xx = x + b - r;
+    if (xx >= 0 && xx < w) row += g[b] * clean(row_ptr[xx]);
+  }
+  return row;
+}
+
+// Vertical blur of precomputed row sums (`rows(yy)` is row yy's sum at the column wanted): the
+// outer loop of blur_at, same terms in the same order.
+template <typename Rows>
+inline double column_sum(Rows rows, int h, int y, int k, const double* g) {
+  const int r = k / 2;
+  double s = 0.0;
+  for (int a = 0; a < k; ++a) {
+    const int yy = y + a - r;
+    if (yy < 0 || yy >= h) continue;
+    s += g[a] * rows(yy);
+  }
+  return s;
+}
+
+// Maximum of the whole blurred map: only needed where the 1e-10 clamp could bite. Separable (each
+// row sum computed once) but the same per-pixel expression and the same scan order as before.
+double blurred_max(const float* m, int h, int w, int k, const double* g) {
+  std::vector<double> rows(static_cast<size_t>(h) * w);  // (H, W) horizontal sums
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) rows[static_cast<size_t>(y) * w + x] = row_sum(m, w, x, y, k, g);
+  double best = 0.0;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const double b = blur_at(m, h, w, x, y, k, g);
-      best = b > best ? b : best;
+      const double b = column_sum([&](int yy) { return rows[static_cast<size_t>(yy) * w + x]; }, h, y, k, g);
+      best = (y == 0 && x == 0) || b > best ? b : best;
     }
   return best;
 }
 
-// Sub-pixel refinement of an interior peak (px, py) with maximum `maxval`.
-template <typename T>
-void refine(const T* m, int h, int w, int k, int px, int py, float maxval, double* x, double* y) {
-  double g[kDarkMaxKernel], b[kPoints], logs[kPoints];
-  gaussian_taps(k, g);
-  bool safe = true;
+// Blurred values at the 13 Taylor points around the interior peak (px, py).
+void blur_points(const float* m, int h, int w, int k, int px, int py, const double* g, double* b) {
+  const int r = k / 2, y0 = py - 2 - r;
+  double patch[kPatchRows][kPatchCols];  // (rows py-2-r.., columns px-2..px+2) horizontal sums
+  for (int c = 0; c < kPatchCols; ++c) {
+    const int reach = 2 - (c > 2 ? c - 2 : 2 - c);  // the points in column c span py-reach..py+reach
+    for (int t = 2 - reach; t < k + 2 + reach; ++t) {
+      const int yy = y0 + t;
+      if (yy >= 0 && yy < h) patch[t][c] = row_sum(m, w, px - 2 + c, yy, k, g);
+    }
+  }
   for (int i = 0; i < kPoints; ++i) {
     int dx, dy;
     point_offset(i, &dx, &dy);
-    b[i] = blur_at(m, h, w, px + dx, py + dy, k, g);
-    safe = safe && b[i] > kSafeBlur;
+    b[i] = column_sum([&](int yy) { return patch[yy - y0][dx + 2]; }, h, py + dy, k, g);
   }
+}
+
+// Sub-pixel refinement of an interior peak (px, py) with maximum `maxval`.
+void refine(const float* m, int h, int w, int k, const double* g, int px, int py, float maxval, double* x,
+            double* y) {
+  double b[kPoints], logs[kPoints];
+  blur_points(m, h, w, k, px, py, g, b);
+  bool safe = true;
+  for (int i = 0; i < kPoints; ++i) safe = safe && b[i] > kSafeBlur;
   const double scale = safe ? 1.0 : rescale(maxval, blurred_max(m, h, w, k, g));
   if (scale <= 0.0) return;
   for (int i = 0; i < kPoints; ++i) logs[i] = modulated_log(b[i], scale);
   taylor_step(logs, x, y);
 }
 
-template <typename T>
-void decode_map(const DarkParams& p, const T* m, const float* affine, float* coord, float* score) {
+void decode_map(const DarkParams& p, const float* m, const double* g, const float* affine, float* coord,
+                float* score) {
   const int h = static_cast<int>(p.height), w = static_cast<int>(p.width);
-  int64_t idx;
-  float maxval;
-  argmax(m, p.height * p.width, &idx, &maxval);
+  const int64_t idx = first_index_of(m, p.height * p.width, map_max(m, p.height * p.width));
+  const float maxval = clean(m[idx]);  // the first maximum itself (keeps the sign of a zero)
   double x = 0.0, y = 0.0;
   if (maxval > 0.0f) {
     const int px = static_cast<int>(idx % w), py = static_cast<int>(idx / w);
     x = px;
     y = py;
-    if (interior(px, py, w, h)) refine(m, h, w, static_cast<int>(p.blur_kernel), px, py, maxval, &x, &y);
+    if (interior(px, py, w, h)) refine(m, h, w, static_cast<int>(p.blur_kernel), g, px, py, maxval, &x, &y);
   }
   *score = maxval;
   if (affine != nullptr) {
@@ -89,13 +186,43 @@ void decode_map(const DarkParams& p, const T* m, const float* affine, float* coo
   }
 }
 
-template <typename T>
-void decode_all(const DarkParams& p, const T* maps, const float* affine, float* coords, float* scores) {
+// IEEE half -> float, exact and branch-free (equal to half_bits_to_float for every bit pattern,
+// NaN payloads aside), so a whole map converts in vector code.
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t em = h & 0x7fffu;  // exponent and mantissa
+  const uint32_t normal = (em << 13) + ((127u - 15u) << 23);
+  const uint32_t special = 0x7f800000u | ((em & 0x3ffu) << 13);  // inf, NaN
+  const float tiny = static_cast<float>(static_cast<int32_t>(em)) * 5.9604644775390625e-8f;  // em * 2^-24
+  uint32_t tiny_bits;
+  std::memcpy(&tiny_bits, &tiny, sizeof tiny_bits);
+  const uint32_t is_special = 0u - static_cast<uint32_t>(em >= 0x7c00u);  // all ones or zero
+  const uint32_t is_normal = 0u - static_cast<uint32_t>(em >= 0x0400u);
+  const uint32_t bits = sign | (special & is_special) | (normal & is_normal & ~is_special) | (tiny_bits & ~is_normal);
+  float out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+const float* widen(const uint16_t* m, int64_t size, float* out) {
+  for (int64_t i = 0; i < size; ++i) out[i] = half_to_float(m[i]);
+  return out;
+}
+
+void decode_all(const DarkParams& p, const void* maps, const float* affine, float* coords, float* scores) {
   const int64_t maps_n = p.batch * p.keypoints, hw = p.height * p.width;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < maps_n; ++i) {
-    const float* a = p.has_affine ? affine + (i / p.keypoints) * 5 : nullptr;
-    decode_map(p, maps + i * hw, a, coords + 2 * i, scores + i);
+  double g[kDarkMaxKernel];
+  gaussian_taps(static_cast<int>(p.blur_kernel), g);
+#pragma omp parallel if (maps_n > 1 && maps_n * hw >= kParallelWork)
+  {
+    std::vector<float> wide(p.half_input ? hw : 0);  // this thread's float copy of a float16 map
+#pragma omp for schedule(dynamic, kChunk)
+    for (int64_t i = 0; i < maps_n; ++i) {
+      const float* m = p.half_input ? widen(static_cast<const uint16_t*>(maps) + i * hw, hw, wide.data())
+                                    : static_cast<const float*>(maps) + i * hw;
+      const float* a = p.has_affine ? affine + (i / p.keypoints) * 5 : nullptr;
+      decode_map(p, m, g, a, coords + 2 * i, scores + i);
+    }
   }
 }
 
@@ -104,10 +231,7 @@ void decode_all(const DarkParams& p, const T* maps, const float* affine, float* 
 void dark_decode_cpu(const DarkParams& p, const void* heatmaps, const float* affine, float* coords,
                      float* scores, void*) {
   dark_check(p);
-  if (p.half_input)
-    decode_all(p, static_cast<const uint16_t*>(heatmaps), affine, coords, scores);
-  else
-    decode_all(p, static_cast<const float*>(heatmaps), affine, coords, scores);
+  decode_all(p, heatmaps, affine, coords, scores);
 }
 
 }  // namespace kitpose

@@ -112,11 +112,11 @@ def test_kmedoids_rejects_integer_input():
 
 # ----------------------------------------------------------------------------- DARK
 
-def _dark_vs_reference(maps: np.ndarray, device: str = "cpu", half: bool = False) -> None:
+def _dark_vs_reference(maps: np.ndarray, device: str = "cpu", half: bool = False, kernel: int = 11) -> None:
     t = torch.from_numpy(maps).to(device)
     t = t.half() if half else t
-    coords, scores = compiled.dark_decode(t, 11)
-    ref_coords, ref_scores = dark_reference(t.cpu(), 11)
+    coords, scores = compiled.dark_decode(t, kernel)
+    ref_coords, ref_scores = dark_reference(t.cpu(), kernel)
     np.testing.assert_allclose(coords.cpu().numpy(), ref_coords.numpy(), atol=DARK_PX, rtol=0)
     np.testing.assert_array_equal(scores.cpu().numpy(), ref_scores.numpy())
 
@@ -128,6 +128,12 @@ def test_dark_subpixel_gaussian_by_hand():
     coords, scores = compiled.dark_decode(maps)
     np.testing.assert_allclose(coords[0, 0], [10.3, 14.6], atol=TOLERANCES["dark_subpixel_px"])
     assert scores[0, 0] == maps.max()
+
+
+@pytest.mark.parametrize("kernel", [3, 5, 7, 9, 11, 13])
+def test_dark_blur_kernel_sizes_match_reference(kernel):
+    # k = 3, 5, 7 use OpenCV's fixed tables in both; larger k the sigma formula
+    _dark_vs_reference(random_heatmaps(kernel, (2, 5, 40, 36)).astype(np.float32), kernel=kernel)
 
 
 @pytest.mark.parametrize("name", list(heatmap_cases()))
