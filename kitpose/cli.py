@@ -104,5 +104,14 @@ def evaluate(annotations: Path, predictions: Path | None, dataset: str, sigmas: 
         click.echo(f"{name:>6}  {value:.4f}" if isinstance(value, float) else f"{name:>6}  {value}")
 
 
+def _register_subpackage_commands() -> None:
+    """Commands that live beside the code they drive (runtime, export)."""
+    from kitpose.runtime.cli import infer_cmd
+
+    main.add_command(infer_cmd, "infer")
+
+
+_register_subpackage_commands()
+
 if __name__ == "__main__":
     main()

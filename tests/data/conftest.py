@@ -1,4 +1,4 @@
-"""Shared fixtures for data tests: the real annotation samples in /work/shared/fixtures/real."""
+"""Shared fixtures for data tests: the real annotation samples in shared/fixtures/real beside the checkout."""
 import pytest
 
 from real_fixtures import REAL

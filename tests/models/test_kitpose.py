@@ -29,8 +29,16 @@ def test_parameter_count_matches_paper(name):
     assert abs(count - PAPER_PARAMS[name]) / PAPER_PARAMS[name] < 0.005
 
 
-def test_preset_table_has_the_three_kitpose_presets():
-    assert {n for n in MODELS if n.startswith("kitpose")} == set(PAPER_PARAMS)
+def test_preset_table_has_the_paper_presets_and_the_default_shape():
+    # the three AP-10K presets of the paper plus the embedded default model's architecture
+    assert {n for n in MODELS if n.startswith("kitpose")} == set(PAPER_PARAMS) | {"kitpose-w16-128"}
+
+
+def test_default_preset_forward_shapes():
+    model = create_model("kitpose-w16-128").eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 128, 128))
+    assert out.heatmaps.shape == out.intermediate.shape == (2, 17, 32, 32)
 
 
 @pytest.mark.parametrize("name", ["kitpose-w32-256", "kitpose-w48-256",

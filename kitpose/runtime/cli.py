@@ -1,0 +1,99 @@
+"""`kitpose infer SOURCE --model default|ONNX|ENGINE`: torch-free inference on images, video, streams."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from kitpose.runtime.boxes import load_coco_boxes, parse_box_list
+from kitpose.runtime.loop import Sinks, run_loop
+from kitpose.runtime.metadata import ModelFileError
+from kitpose.runtime.model_files import resolve_model
+from kitpose.runtime.outputs import (CocoResults, ImageDirSink, JsonlSink, VideoSink, Window,
+                                     display_available)
+from kitpose.runtime.pipeline import PoseEstimator
+from kitpose.runtime.sources import ImageFiles, open_source
+from kitpose.runtime.tracker import FixedBoxes, PoseTracker, WholeFrame
+
+
+def _box_provider(boxes: str | None, detector: str | None, every: int, classes: str | None, device: str):
+    """COCO JSON / CLI list -> FixedBoxes; detector ONNX -> PoseTracker; nothing -> WholeFrame."""
+    if boxes and detector:
+        raise click.UsageError("give --boxes or --detector, not both")
+    if detector:
+        from kitpose.runtime.detector import Detector
+
+        keep = tuple(int(c) for c in classes.split(",")) if classes else None
+        return PoseTracker(Detector(detector, classes=keep, device=device), every=every)
+    if boxes and Path(boxes).suffix.lower() == ".json":
+        return FixedBoxes(by_name=load_coco_boxes(boxes))
+    if boxes:
+        try:
+            return FixedBoxes(default=parse_box_list(boxes))
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--boxes") from None
+    return WholeFrame()
+
+
+def _coco_ids(boxes: str | None) -> dict[str, int]:
+    """file name -> image id when --boxes is a COCO annotation file (for COCO results)."""
+    if not boxes or Path(boxes).suffix.lower() != ".json":
+        return {}
+    data = json.loads(Path(boxes).read_text())
+    return {img["file_name"]: img["id"] for img in data.get("images", [])} if isinstance(data, dict) else {}
+
+
+def _sinks(out: Path | None, show: bool, image_set: bool, boxes: str | None, fps: float) -> Sinks:
+    sinks = Sinks()
+    if show:
+        if not display_available():
+            raise click.UsageError("--show: no display here (no DISPLAY or OpenCV without GUI); use --out")
+        sinks.window = Window()
+    if out is not None:
+        sinks.jsonl = JsonlSink(out / "poses.jsonl")
+        sinks.video = ImageDirSink(out / "overlays") if image_set else VideoSink(out / "overlay.mp4", fps)
+        if image_set:
+            sinks.coco = CocoResults(out / "coco_results.json", _coco_ids(boxes))
+    return sinks
+
+
+@click.command("infer")
+@click.argument("source")
+@click.option("--model", default="default", show_default=True,
+              help="'default', a kitpose checkpoint (exported to ONNX once, cached), an .onnx or an engine.")
+@click.option("--backend", type=click.Choice(["auto", "ort", "trt"]), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--boxes", default=None, help="COCO JSON (GT or detections) or 'x,y,w,h;x,y,w,h'. "
+              "Default: the whole frame (or --detector).")
+@click.option("--detector", default=None, help="YOLO-style detector ONNX (see kitpose.runtime.detector).")
+@click.option("--detect-every", default=10, show_default=True, help="Detector period; poses track between.")
+@click.option("--classes", default=None, help="Detector classes to keep, e.g. '0' (COCO person).")
+@click.option("--flip-test", is_flag=True, help="Average with the mirrored crop.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for poses.jsonl, overlay.mp4 / overlays/, coco_results.json.")
+@click.option("--show", is_flag=True, help="Show a window (needs a display).")
+@click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
+@click.option("--fps", default=15.0, show_default=True, help="Frame rate of overlay.mp4.")
+@click.option("--retries", default=5, show_default=True, help="Reconnect attempts for streams.")
+def infer_cmd(source, model, backend, device, boxes, detector, detect_every, classes, flip_test, out,
+              show, max_frames, fps, retries):
+    """Estimate poses in SOURCE: image, folder, video, camera index, RTSP/HTTP URL or GStreamer pipeline."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        frames = open_source(source, retries=retries)
+    except FileNotFoundError as err:
+        raise click.BadParameter(str(err), param_hint="SOURCE") from None
+    provider = _box_provider(boxes, detector, detect_every, classes, device)
+    try:
+        estimator = PoseEstimator.from_file(resolve_model(model), backend, device, flip_test=flip_test)
+    except (FileNotFoundError, ValueError, ImportError, ModelFileError) as err:
+        raise click.BadParameter(str(err), param_hint="--model") from None
+    sinks = _sinks(out, show, isinstance(frames, ImageFiles), boxes, fps)
+    with estimator:
+        stats = run_loop(frames, estimator, provider, sinks, max_frames)
+    lat = sorted(stats.latencies_ms)
+    p50 = lat[len(lat) // 2] if lat else 0.0
+    click.echo(f"{stats.frames} frame(s), {stats.instances} instance(s), {len(stats.errors)} skipped; "
+               f"{stats.fps:.1f} fps, p50 latency {p50:.1f} ms" + (f"; results in {out}" if out else ""))

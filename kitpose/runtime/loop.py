@@ -1,0 +1,106 @@
+"""The inference loop: source -> boxes -> PoseEstimator -> sinks, with fps and latency."""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from kitpose.runtime.outputs import CocoResults, ImageDirSink, JsonlSink, VideoSink, Window, render
+from kitpose.runtime.pipeline import PoseEstimator
+
+log = logging.getLogger("kitpose.runtime")
+
+
+@dataclass
+class Sinks:
+    """Optional outputs; any may be None."""
+
+    video: VideoSink | ImageDirSink | None = None
+    window: Window | None = None
+    jsonl: JsonlSink | None = None
+    coco: CocoResults | None = None
+
+    def close(self) -> None:
+        for sink in (self.video, self.window, self.jsonl, self.coco):
+            if sink is not None:
+                sink.close()
+
+
+@dataclass
+class LoopStats:
+    """What happened: frames processed, frames skipped with their reasons, instances, timings."""
+
+    frames: int = 0
+    instances: int = 0
+    errors: list[str] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # capture -> poses written
+    process_ms: list[float] = field(default_factory=list)    # boxes + pose estimation only
+    seconds: float = 0.0
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_loop(source, estimator: PoseEstimator, boxes, sinks: Sinks | None = None,
+             max_frames: int | None = None, on_frame=None) -> LoopStats:
+    """Process a frame source until it ends, `max_frames` are done, or the window is closed.
+
+    Args:
+        source: iterable of `sources.Frame` (error frames are logged, counted and skipped).
+        estimator: the PoseEstimator.
+        boxes: callable (frame, name) -> (N, 4) with `update(keypoints)` (tracker.py).
+        sinks: outputs.
+        max_frames: stop after this many processed frames.
+        on_frame: optional callback(frame, poses) after each processed frame.
+    Returns:
+        LoopStats.
+    """
+    sinks, stats = sinks or Sinks(), LoopStats()
+    recent: deque[float] = deque(maxlen=30)  # frame end times for a moving fps
+    start = time.perf_counter()
+    try:
+        for frame in source:
+            if frame.image is None:
+                log.warning(frame.error)
+                stats.errors.append(frame.error)
+                continue
+            began = time.perf_counter()
+            poses = estimator(frame.image, boxes(frame.image, frame.name))
+            boxes.update(poses.keypoints)
+            now = time.perf_counter()
+            stats.process_ms.append((now - began) * 1e3)
+            latency = (now - frame.stamp) * 1e3 if frame.stamp else 0.0
+            recent.append(now)
+            stats.frames, stats.instances = stats.frames + 1, stats.instances + len(poses)
+            stats.latencies_ms.append(latency)
+            if not _emit(sinks, frame, poses, estimator, recent, latency):
+                break
+            if on_frame is not None:
+                on_frame(frame, poses)
+            if max_frames is not None and stats.frames >= max_frames:
+                break
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+        sinks.close()
+        stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _emit(sinks: Sinks, frame, poses, estimator: PoseEstimator, recent: deque, latency: float) -> bool:
+    """Write one frame to every sink; False when the window asked to stop."""
+    if sinks.jsonl is not None:
+        sinks.jsonl.write(frame.index, frame.name, poses, latency)
+    if sinks.coco is not None:
+        sinks.coco.add(frame.name, frame.index, poses)
+    if sinks.video is None and sinks.window is None:
+        return True
+    fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+    image = render(frame.image, poses, estimator.metadata,
+                   [f"{fps:5.1f} fps  {latency:6.1f} ms", f"{len(poses)} instance(s)"])
+    if sinks.video is not None:
+        sinks.video.write(image, frame.name)
+    return sinks.window.show(image) if sinks.window is not None else True

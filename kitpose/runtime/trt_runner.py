@@ -1,0 +1,135 @@
+"""TensorRT engine backend (TensorRT 10 API, also TensorRT-RTX): device memory and a stream from
+cuda-python, I/O by tensor name, buffers allocated once per batch bucket, asynchronous execution.
+
+Kept thin on purpose: it has not been run on our CPU build machines (no GPU there); only the
+import errors are tested. Importable only when `tensorrt` (or `tensorrt_rtx`) and cuda-python are.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kitpose.config import HEATMAPS_NAME, INPUT_NAME
+from kitpose.runtime.base import RunnerBase, check_inputs
+from kitpose.runtime.metadata import ModelFileError, read_model_metadata
+
+
+def import_trt_and_cuda() -> tuple[Any, Any]:
+    """(tensorrt module, cuda runtime module), or an ImportError saying what to install."""
+    trt = None
+    for name in ("tensorrt", "tensorrt_rtx"):
+        try:
+            trt = importlib.import_module(name)
+            break
+        except ImportError:
+            continue
+    if trt is None:
+        raise ImportError("TrtRunner needs TensorRT: install `tensorrt` (JetPack ships it) or "
+                          "`tensorrt-rtx-cu13`; or run the ONNX file with OrtRunner instead")
+    for name in ("cuda.bindings.runtime", "cuda.cudart"):  # cuda-python >= 12.8, then older
+        try:
+            return trt, importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError("TrtRunner needs cuda-python for device memory and streams: "
+                      "pip install cuda-python")
+
+
+def _ok(result: Any) -> Any:
+    """Unwrap a cuda-python (err, value...) tuple, raising on an error code."""
+    err, *rest = result if isinstance(result, tuple) else (result,)
+    if int(err) != 0:
+        raise RuntimeError(f"CUDA runtime call failed: {err}")
+    return rest[0] if len(rest) == 1 else tuple(rest)
+
+
+@dataclass
+class _Bucket:
+    """Device buffers for batches up to `size`: tensor name -> (pointer, full shape, numpy dtype)."""
+
+    size: int
+    tensors: dict[str, tuple[int, tuple[int, ...], Any]] = field(default_factory=dict)
+
+
+class TrtRunner(RunnerBase):
+    """A serialized engine with input "input" (B, 3, h, w) and output "heatmaps" (B, K, H, W)."""
+
+    def __init__(self, path: str | Path):
+        """Args:
+            path: engine file; `<engine>.json` (or the ONNX it names) supplies the metadata.
+        """
+        self.trt, self.cudart = import_trt_and_cuda()
+        self.path = Path(path)
+        self.metadata = read_model_metadata(self.path)
+        logger = self.trt.Logger(self.trt.Logger.WARNING)
+        self.engine = self.trt.Runtime(logger).deserialize_cuda_engine(self.path.read_bytes())
+        if self.engine is None:
+            raise ModelFileError(f"{self.path}: TensorRT {self.trt.__version__} cannot deserialize it "
+                                 f"(built with another version or for another GPU); rebuild it here")
+        self.names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        if INPUT_NAME not in self.names or HEATMAPS_NAME not in self.names:
+            raise ModelFileError(f"{self.path}: expected tensors {INPUT_NAME!r} and {HEATMAPS_NAME!r}, "
+                                 f"found {self.names}")
+        self.context = self.engine.create_execution_context()
+        self.stream = _ok(self.cudart.cudaStreamCreate())
+        self.max_batch = int(self.engine.get_tensor_profile_shape(INPUT_NAME, 0)[2][0])
+        self._buckets: dict[int, _Bucket] = {}
+
+    def bucket(self, batch: int) -> _Bucket:
+        """Buffers for `batch` (rounded up to a power of two, at most the profile's max), made once."""
+        size = min(self.max_batch, 1 << max(0, int(batch) - 1).bit_length())
+        if size not in self._buckets:
+            self._buckets[size] = self._allocate(size)
+        return self._buckets[size]
+
+    def _allocate(self, size: int) -> _Bucket:
+        bucket = _Bucket(size)
+        self.context.set_input_shape(INPUT_NAME, (size, 3, *self.metadata.input_size))
+        for name in self.names:
+            shape = tuple(int(s) for s in self.context.get_tensor_shape(name))
+            dtype = np.dtype(self.trt.nptype(self.engine.get_tensor_dtype(name)))
+            ptr = _ok(self.cudart.cudaMalloc(int(np.prod(shape)) * dtype.itemsize))
+            bucket.tensors[name] = (int(ptr), shape, dtype)
+        return bucket
+
+    def execute(self, bucket: _Bucket, batch: int) -> None:
+        """Enqueue the engine on `self.stream` for the first `batch` rows of the bucket's buffers."""
+        self.context.set_input_shape(INPUT_NAME, (batch, 3, *self.metadata.input_size))
+        for name, (ptr, _, _) in bucket.tensors.items():
+            self.context.set_tensor_address(name, ptr)
+        if not self.context.execute_async_v3(int(self.stream)):  # TensorRT takes the raw handle
+            raise RuntimeError(f"{self.path}: execute_async_v3 failed for batch {batch}")
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        """inputs (B, 3, h, w) float32 on the host -> heatmaps (B, K, H, W) float32 on the host."""
+        x = check_inputs(inputs, self.metadata.input_size, str(self.path))
+        parts = [self._run_chunk(x[i:i + self.max_batch]) for i in range(0, len(x), self.max_batch)]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def _run_chunk(self, x: np.ndarray) -> np.ndarray:
+        cudart, b = self.cudart, len(x)
+        bucket = self.bucket(b)
+        in_ptr, _, in_dtype = bucket.tensors[INPUT_NAME]
+        host_in = np.ascontiguousarray(x, dtype=in_dtype)
+        h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        _ok(cudart.cudaMemcpyAsync(in_ptr, host_in.ctypes.data, host_in.nbytes, h2d, self.stream))
+        self.execute(bucket, b)
+        out_ptr, shape, out_dtype = bucket.tensors[HEATMAPS_NAME]
+        host_out = np.empty((b, *shape[1:]), out_dtype)
+        _ok(cudart.cudaMemcpyAsync(host_out.ctypes.data, out_ptr, host_out.nbytes, d2h, self.stream))
+        _ok(cudart.cudaStreamSynchronize(self.stream))
+        return host_out.astype(np.float32, copy=False)  # (B, K, H, W)
+
+    def close(self) -> None:
+        for bucket in self._buckets.values():
+            for ptr, _, _ in bucket.tensors.values():
+                self.cudart.cudaFree(ptr)
+        self._buckets.clear()
+        if getattr(self, "stream", None) is not None:
+            self.cudart.cudaStreamDestroy(self.stream)
+            self.stream = None
+        self.context = self.engine = None
