@@ -1,6 +1,7 @@
 """The `kitpose` command. Each subcommand parses flags and calls one library function."""
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -8,8 +9,39 @@ import click
 
 MODEL_HELP = "'default' (the embedded model), a preset name, or a kitpose checkpoint path."
 
+# Commands defined beside the code they drive, imported only when used: `kitpose infer` must run
+# on an edge box without torch, while the export commands need it.
+LAZY_COMMANDS = {
+    "infer": "kitpose.runtime.cli:infer_cmd",
+    "export": "kitpose.export.cli:export_cmd",
+    "build": "kitpose.export.cli:build_cmd",
+    "parity": "kitpose.export.cli:parity_cmd",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def _unavailable(name: str, err: ImportError) -> click.Command:
+    """A stand-in that says which package the command needs instead of crashing the whole CLI."""
+    def fail() -> None:
+        raise click.ClickException(f"`kitpose {name}` needs the Python package {err.name!r}, which is "
+                                   f"not installed here ({err}); install it and run again")
+    return click.Command(name, callback=fail, help=f"(unavailable here: needs {err.name})")
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in LAZY_COMMANDS:
+            return super().get_command(ctx, name)
+        module, attr = LAZY_COMMANDS[name].split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ImportError as err:
+            return _unavailable(name, err)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kitpose")
 def main() -> None:
     """kitpose: structure-aware pose estimation from training to real-time edge inference."""
@@ -103,15 +135,6 @@ def evaluate(annotations: Path, predictions: Path | None, dataset: str, sigmas: 
     for name, value in report["metrics"].items():
         click.echo(f"{name:>6}  {value:.4f}" if isinstance(value, float) else f"{name:>6}  {value}")
 
-
-def _register_subpackage_commands() -> None:
-    """Commands that live beside the code they drive (runtime, export)."""
-    from kitpose.runtime.cli import infer_cmd
-
-    main.add_command(infer_cmd, "infer")
-
-
-_register_subpackage_commands()
 
 if __name__ == "__main__":
     main()

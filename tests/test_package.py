@@ -47,3 +47,17 @@ def test_help_lists_subcommands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     assert "info" in result.output
+
+
+def test_cli_without_torch_keeps_infer_and_explains_the_rest():
+    # An edge box has no torch: `kitpose infer` must work, torch-only commands must say what is missing.
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from click.testing import CliRunner\n"
+            "from kitpose.cli import main\n"
+            "print(CliRunner().invoke(main, ['infer', '--help']).exit_code)\n"
+            "r = CliRunner().invoke(main, ['export'])\n"
+            "print(r.exit_code, r.output.strip().splitlines()[-1])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    infer_code, export_line = out.stdout.strip().splitlines()
+    assert infer_code == "0"
+    assert export_line.startswith("1 ") and "'torch'" in export_line and "install it" in export_line
