@@ -77,6 +77,9 @@ class TrainSection:
     log_every: int = 50                 # steps between CSV/TensorBoard rows
     save_every: int = 1                 # epochs between `last.pt` checkpoints
     device: str = "auto"                # "auto", "cpu", "cuda"
+    # "kitpose": GHRL on the intermediate + adaptive-weight loss on the final heatmaps (spec 9), MSE
+    # for single-head peers. "mse": target-weighted 0.5*MSE on every head (faster to start from scratch).
+    loss: str = "kitpose"
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,8 @@ def _check_values(sections: dict[str, Any], source: str) -> None:
     if train.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"{source}: train.device: expected 'auto', 'cpu' or 'cuda', "
                           f"got {train.device!r}")
+    if train.loss not in ("kitpose", "mse"):
+        raise ConfigError(f"{source}: train.loss: expected 'kitpose' or 'mse', got {train.loss!r}")
     if train.epochs < 1 or train.batch_size < 1:
         raise ConfigError(f"{source}: train.epochs and train.batch_size must be >= 1")
 

@@ -95,7 +95,8 @@ def build_run(cfg: Config, ctx: DistContext, out_dir: Path) -> Run:
     return Run(model=model, optimizer=optimizer, scheduler=build_scheduler(optimizer, cfg.train),
                scaler=torch.amp.GradScaler(ctx.device.type, enabled=use_amp), dataset=train_set,
                sampler=ResumableSampler(train_set, ctx, cfg.train.seed),
-               objective=make_objective(ctx.device, use_amp, generators.get("cutmix")),
+               objective=make_objective(ctx.device, use_amp, generators.get("cutmix"),
+                                        cfg.train.loss),
                train=cfg.train, ctx=ctx, out_dir=out_dir,
                logger=MetricsLogger(out_dir, enabled=False), run_config=config_to_dict(cfg),
                validate=_validator(cfg, val_set, ctx), generators=generators)

@@ -44,16 +44,27 @@ def _float_output(output: PoseOutput) -> PoseOutput:
                       output.assign)
 
 
+def _mse_all_heads(output: PoseOutput, target: Tensor, weight_a: Tensor, weight_b: Tensor | None,
+                   lam: float | Tensor) -> Tensor:
+    """0.5*MSE (target-weighted, cutmix-mixed like loss_for) on the final and intermediate heads."""
+    from kitpose.losses import loss_for
+
+    heads = [output.heatmaps] + ([] if output.intermediate is None else [output.intermediate])
+    return sum(loss_for(PoseOutput(h), target, weight_a, weight_b, lam) for h in heads)
+
+
 def make_objective(device: torch.device, amp: bool,
-                   cutmix: torch.Generator | None = None) -> Objective:
+                   cutmix: torch.Generator | None = None, loss: str = "kitpose") -> Objective:
     """The training loss as a closure over device/AMP/cutmix settings.
 
     The batch dict holds `image` (B, 3, h, w), `target` (B, K, H, W), `target_weight` (B, K).
     With a `cutmix` generator every batch is mixed (spec 9.3), drawing from that generator (save
-    its state to resume exactly); kitpose.losses.loss_for picks GHRL + adaptive loss for KITPose
-    and MSE for single-head peers.
+    its state to resume exactly); with loss="kitpose", kitpose.losses.loss_for picks GHRL +
+    adaptive loss for KITPose and MSE for single-head peers; loss="mse" uses MSE on every head.
     """
     from kitpose.losses import loss_for
+
+    criterion = loss_for if loss == "kitpose" else _mse_all_heads
 
     use_amp = amp and device.type == "cuda"
 
@@ -68,6 +79,6 @@ def make_objective(device: torch.device, amp: bool,
             images, target, weight, weight_b, lam = cutmix_batch(images, target, weight, cutmix)
         with torch.autocast(device_type=device.type, enabled=use_amp):
             output = model(images)
-        return loss_for(_float_output(output), target, weight, weight_b, lam)
+        return criterion(_float_output(output), target, weight, weight_b, lam)
 
     return objective
