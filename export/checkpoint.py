@@ -9,7 +9,9 @@ from pathlib import Path
 
 from torch import nn
 
+from kitpose.checkpoint import load_checkpoint
 from kitpose.export.config import ExportConfig
+from kitpose.models import model_from_checkpoint
 
 
 def load_for_export(src: nn.Module | str | Path, cfg: ExportConfig) -> nn.Module:
@@ -23,7 +25,10 @@ def load_for_export(src: nn.Module | str | Path, cfg: ExportConfig) -> nn.Module
         A shallow copy of the model (parameters and submodules shared; use `eval_mode` around
         tracing so the caller's train/eval flags are restored afterwards).
     """
-    model = src if isinstance(src, nn.Module) else _from_checkpoint(Path(src))
+    if isinstance(src, nn.Module):
+        model = src
+    else:
+        model = model_from_checkpoint(load_checkpoint(src), str(src))
     config = getattr(model, "config", None)
     if config is None or not hasattr(config, "input_size"):
         raise TypeError(f"{type(model).__name__}: export needs a model with .config.input_size (h, w) "
@@ -55,22 +60,3 @@ def model_name(src: nn.Module | str | Path, model: nn.Module, cfg: ExportConfig)
     if cfg.model_name:
         return cfg.model_name
     return type(model).__name__ if isinstance(src, nn.Module) else Path(src).stem
-
-
-def _from_checkpoint(path: Path) -> nn.Module:
-    from kitpose.checkpoint import load_checkpoint
-    from kitpose.models import archs
-
-    payload = load_checkpoint(path)
-    arch = payload.get("arch")
-    if arch not in archs() or not isinstance(payload.get("config"), dict):
-        raise ValueError(f"{path}: checkpoint arch {arch!r} with config "
-                         f"{type(payload.get('config')).__name__} cannot be rebuilt; expected one of "
-                         f"{sorted(archs())} and a config dict")
-    config_cls, model_cls = archs()[arch]
-    model = model_cls(config_cls(**payload["config"]))
-    try:
-        model.load_state_dict(payload["model"])
-    except (RuntimeError, KeyError) as err:
-        raise ValueError(f"{path}: weights do not fit {arch} {payload['config']}: {err}") from None
-    return model

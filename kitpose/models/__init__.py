@@ -89,12 +89,18 @@ def model_from_checkpoint(payload: dict, source: str = "<checkpoint>") -> nn.Mod
     arch = payload.get("arch")
     if arch not in table:
         raise ValueError(f"{source}: unknown arch {arch!r}; known: {', '.join(table)}")
+    if not isinstance(payload.get("config"), dict):
+        raise ValueError(f"{source}: checkpoint config is {type(payload.get('config')).__name__}, "
+                         "expected the model config as a dict; it cannot be rebuilt")
     config_cls, model_cls = table[arch]
     config = dict(payload["config"])
     if "input_size" in config:  # YAML/pickle round trips turn tuples into lists
         config["input_size"] = tuple(config["input_size"])
     model = model_cls(config_cls(**config))
-    model.load_state_dict(payload["model"], strict=True)
+    try:
+        model.load_state_dict(payload["model"], strict=True)
+    except (RuntimeError, KeyError) as err:
+        raise ValueError(f"{source}: weights do not fit {arch} {payload['config']}: {err}") from None
     return model.eval()
 
 
