@@ -76,4 +76,32 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     return payload
 
 
-__all__ = ["CheckpointError", "FORMAT", "load_checkpoint", "save_checkpoint"]
+# what a deployment needs from a training checkpoint; the rest is optimiser and RNG state
+DEPLOY_KEYS = ("arch", "config", "model", "progress", "run_config")
+
+
+def pack_checkpoint(src: str | Path, dst: str | Path, half: bool = True) -> Path:
+    """Write the deployable part of a checkpoint: weights, architecture, config, provenance.
+
+    Optimiser, scheduler, scaler and RNG states are dropped (a packed file cannot --resume).
+    With `half`, floating-point weights are stored as fp16 (half the bytes); loading casts them
+    back into the fp32 model, so the model is the fp16-rounded one.
+
+    Args:
+        src: kitpose checkpoint (e.g. runs/x/best.pt).
+        dst: output file, written atomically.
+        half: store floating-point tensors as fp16.
+    Returns:
+        The destination path.
+    """
+    payload = load_checkpoint(src)
+    weights = payload["model"]
+    if half:
+        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
+    packed = {k: payload[k] for k in DEPLOY_KEYS if k in payload}
+    return save_checkpoint(dst, {**packed, "model": weights, "packed_from": Path(src).name,
+                                 "weights_dtype": "float16" if half else "float32"})
+
+
+__all__ = ["CheckpointError", "DEPLOY_KEYS", "FORMAT", "load_checkpoint", "pack_checkpoint",
+           "save_checkpoint"]

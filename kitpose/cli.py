@@ -16,6 +16,8 @@ LAZY_COMMANDS = {
     "export": "kitpose.export.cli:export_cmd",
     "build": "kitpose.export.cli:build_cmd",
     "parity": "kitpose.export.cli:parity_cmd",
+    "serve": "kitpose.serving.cli:serve_cmd",
+    "bench": "kitpose.bench.cli:bench_cmd",
 }
 
 
@@ -61,11 +63,31 @@ def info(as_json: bool) -> None:
 @click.option("--model", default="default", show_default=True, help=MODEL_HELP)
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(path_type=Path),
               help="Folder for the demo's outputs.")
-def demo(model: str, out_dir: Path) -> None:
-    """Run the model on synthetic animals: sizes, compute, keypoints, an overlay image."""
+@click.option("--frames", default=45, show_default=True, type=click.IntRange(min=1),
+              help="Length of the synthetic video.")
+def demo(model: str, out_dir: Path, frames: int) -> None:
+    """End to end on the CPU: synthetic video -> ONNX -> TensorRT-RTX engine -> torch-free pipeline
+    -> OUT/demo.mp4, poses.jsonl, parity.json, bench.md."""
     from kitpose.demo import run_demo
 
-    run_demo(model, out_dir)
+    run_demo(model, out_dir, frames)
+
+
+@main.command("pack")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the packed checkpoint.")
+@click.option("--fp16/--fp32", "half", default=True, show_default=True,
+              help="Store the weights as fp16 (half the size; loaded back into fp32).")
+def pack(checkpoint: Path, out_path: Path, half: bool) -> None:
+    """Keep only what deployment needs from a training checkpoint (weights, config, provenance)."""
+    from kitpose.checkpoint import CheckpointError, pack_checkpoint
+
+    try:
+        dst = pack_checkpoint(checkpoint, out_path, half)
+    except CheckpointError as err:
+        raise click.BadParameter(str(err), param_hint="CHECKPOINT") from None
+    click.echo(f"{dst}: {dst.stat().st_size / 1e6:.2f} MB (was {checkpoint.stat().st_size / 1e6:.2f} MB)")
 
 
 @main.command("convert-official")

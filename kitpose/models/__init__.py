@@ -41,9 +41,12 @@ MODELS: dict[str, tuple[str, dict]] = {
                                         num_clusters=4, dim=1024, depth=2)),
     "kitpose-w32-384": ("kitpose", dict(width=32, input_size=(384, 384), num_keypoints=17,
                                         num_clusters=4, dim=1024, depth=2)),
-    # The embedded default model's shape: small enough to train on a 2-core CPU in 30 minutes.
-    "kitpose-w16-128": ("kitpose", dict(width=16, input_size=(128, 128), num_keypoints=17,
-                                        num_clusters=4, dim=256, depth=2)),
+    # The embedded default model's shape: small enough to train on a 2-core CPU in 30 minutes
+    # (HRNet-W8 with a halved stage 1: 0.36 s per batch of 16 there, against 0.77 s for W16 + full
+    # stage 1; 3.06 M parameters).
+    "kitpose-w8-128": ("kitpose", dict(width=8, input_size=(128, 128), num_keypoints=17,
+                                       num_clusters=4, dim=128, depth=2, stage1_planes=32,
+                                       stage1_blocks=2)),
     # TransPose on COCO 256x192 (TransPose paper): 5.2 M, 6.0 M, 8.0 M, 17.3 M, 17.5 M.
     "transpose-r-a3": ("transpose", dict(backbone="resnet", input_size=(256, 192), num_keypoints=17,
                                          dim=256, depth=3, heads=8, ffn_dim=1024)),

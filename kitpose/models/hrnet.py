@@ -179,24 +179,31 @@ class HRNetBackbone(nn.Module):
         num_stages: 4 for KITPose (HRNet-W*), 3 for TransPose-H (HRNet-S); the last stage's last
             module outputs branch 0 only.
         in_channels: image channels.
+        stage1_planes: bottleneck width of stage 1 (64 in HRNet; its output has 4x as many channels).
+        stage1_blocks: bottlenecks in stage 1 (4 in HRNet). Stage 1 runs at stride 4 with 256
+            channels whatever the width, so it dominates narrow models; the embedded default model
+            halves both.
 
     Forward: (B, in_channels, h, w) with h, w multiples of 2**(num_stages + 1) -> (B, C, h/4, w/4).
     """
 
-    def __init__(self, width: int, num_stages: int = 4, in_channels: int = 3):
+    def __init__(self, width: int, num_stages: int = 4, in_channels: int = 3,
+                 stage1_planes: int = 64, stage1_blocks: int = 4):
         super().__init__()
         if num_stages not in (2, 3, 4):
             raise ValueError(f"HRNetBackbone: num_stages must be 2, 3 or 4, got {num_stages}")
-        if width < 1:
-            raise ValueError(f"HRNetBackbone: width must be positive, got {width}")
+        for name, value in (("width", width), ("stage1_planes", stage1_planes),
+                            ("stage1_blocks", stage1_blocks)):
+            if value < 1:
+                raise ValueError(f"HRNetBackbone: {name} must be positive, got {value}")
         self.width, self.num_stages = width, num_stages
         self.conv1 = _conv3x3(in_channels, STEM_CHANNELS, stride=2)
         self.bn1 = nn.BatchNorm2d(STEM_CHANNELS, momentum=BN_MOMENTUM)
         self.conv2 = _conv3x3(STEM_CHANNELS, STEM_CHANNELS, stride=2)
         self.bn2 = nn.BatchNorm2d(STEM_CHANNELS, momentum=BN_MOMENTUM)
         self.relu = nn.ReLU(inplace=True)
-        self.layer1 = _make_layer(Bottleneck, STEM_CHANNELS, 64, 4)
-        pre = [64 * Bottleneck.expansion]
+        self.layer1 = _make_layer(Bottleneck, STEM_CHANNELS, stage1_planes, stage1_blocks)
+        pre = [stage1_planes * Bottleneck.expansion]
         for stage in range(2, num_stages + 1):
             cur = [width * 2 ** i for i in range(stage)]
             setattr(self, f"transition{stage - 1}", _make_transition(pre, cur))
@@ -210,7 +217,7 @@ class HRNetBackbone(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = self.relu(self.bn1(self.conv1(x)))  # (B, 64, h/2, w/2)
         x = self.relu(self.bn2(self.conv2(x)))  # (B, 64, h/4, w/4)
-        xs = [self.layer1(x)]  # [(B, 256, h/4, w/4)]
+        xs = [self.layer1(x)]  # [(B, 4 * stage1_planes, h/4, w/4)]
         for stage in range(2, self.num_stages + 1):
             transition = getattr(self, f"transition{stage - 1}")
             xs = [xs[i] if t is None else t(xs[min(i, len(xs) - 1)])

@@ -33,6 +33,8 @@ class KITPoseConfig:
     mlp_ratio: int = 3
     kmedoids_iters: int = 40
     in_channels: int = 3
+    stage1_planes: int = 64      # HRNet stage-1 bottleneck width (official 64)
+    stage1_blocks: int = 4       # HRNet stage-1 bottlenecks (official 4)
 
     def __post_init__(self):
         object.__setattr__(self, "input_size", tuple(int(s) for s in self.input_size))
@@ -40,7 +42,8 @@ class KITPoseConfig:
             raise ValueError(f"KITPoseConfig.input_size must be (h, w) with positive multiples of "
                              f"{SIZE_MULTIPLE}, got {self.input_size}")
         for name in ("width", "num_keypoints", "num_clusters", "dim", "depth", "heads",
-                     "mlp_ratio", "kmedoids_iters", "in_channels"):
+                     "mlp_ratio", "kmedoids_iters", "in_channels", "stage1_planes",
+                     "stage1_blocks"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"KITPoseConfig.{name} must be a positive int, got {value!r}")
@@ -140,7 +143,8 @@ class KITPose(nn.Module):
         c = config
         height, width = c.heatmap_size
         hw = height * width
-        self.backbone = HRNetBackbone(c.width, num_stages=4, in_channels=c.in_channels)
+        self.backbone = HRNetBackbone(c.width, num_stages=4, in_channels=c.in_channels,
+                                      stage1_planes=c.stage1_planes, stage1_blocks=c.stage1_blocks)
         self.keypoint_head = nn.Conv2d(c.width, c.num_keypoints, kernel_size=1)
         init_hrnet_weights(self.keypoint_head)
         self.token_embed = nn.Linear(hw, c.dim)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
@@ -89,28 +88,29 @@ def main(argv=None) -> dict:
                   jsonl=JsonlSink(args.scratch / "poses.jsonl"))
     with PoseEstimator.from_file(model) as est:
         stats = run_loop(source, est, FixedBoxes(default=boxes), sinks, on_frame=on_frame)
-    return _write_row(args, model, stats, samples)
+    return _write_row(args, model, stats, samples, argv)
 
 
-def _write_row(args, model: Path, stats, samples: list[tuple[int, float]]) -> dict:
+def _write_row(args, model: Path, stats, samples: list[tuple[int, float]], argv=None) -> dict:
     lat = np.asarray(stats.latencies_ms[args.warmup:])
     proc = np.asarray(stats.process_ms[args.warmup:])
     first, last = samples[0][1], samples[-1][1]
     span = max(1, samples[-1][0] - samples[0][0])
-    import cv2
-    import onnxruntime
+    from kitpose.info import system_info
 
     row = {"bench": "runtime_steady_state", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "machine": platform.node(), "cpu": platform.processor(), "python": platform.python_version(),
-           "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__, "model": model.name,
+           "command": "python -m kitpose.runtime.steady_state " + " ".join(sys.argv[1:] if argv is None
+                                                                           else argv),
+           "model": model.name,
            "frames_total": stats.frames, "warmup": args.warmup, "instances": args.instances,
            "frame_hw": list(args.size), "fps": round(stats.fps, 2),
            "capture_to_result_ms_p50_p90_p99": [round(float(np.percentile(lat, q)), 2) for q in (50, 90, 99)],
            "process_ms_p50_p90_p99": [round(float(np.percentile(proc, q)), 2) for q in (50, 90, 99)],
            "rss_mib_after_warmup": round(first, 1), "rss_mib_end": round(last, 1),
            "rss_growth_mib": round(last - first, 2),
+           "rss_growth_percent": round(100 * (last - first) / first, 3),
            "rss_growth_kib_per_1000_frames": round((last - first) * 1024 * 1000 / span, 1),
-           "skipped": len(stats.errors)}
+           "skipped": len(stats.errors), "system": system_info()}
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "runtime_steady_state.jsonl").open("a") as f:
         f.write(json.dumps(row) + "\n")

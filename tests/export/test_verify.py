@@ -106,7 +106,7 @@ def _perturbed(src, dst):
 
 
 def test_torch_vs_ort_fp32_passes_and_perturbed_fails(exported, synth, tmp_path):
-    model, path = exported("kitpose-w16-128")
+    model, path = exported("kitpose-w8-128")
     bad = _perturbed(path, tmp_path / "bad.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -122,7 +122,7 @@ def test_torch_vs_ort_fp32_passes_and_perturbed_fails(exported, synth, tmp_path)
 
 
 def test_truncated_and_unlabelled_onnx_are_named(exported, tmp_path):
-    path = exported("kitpose-w16-128")[1]
+    path = exported("kitpose-w8-128")[1]
     cut = tmp_path / "cut.onnx"
     cut.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(ExportFileError, match="cut.onnx"):
@@ -135,7 +135,7 @@ def test_truncated_and_unlabelled_onnx_are_named(exported, tmp_path):
 
 
 def test_wrong_size_and_missing_data_are_named(exported, synth, tmp_path):
-    model, path = exported("kitpose-w16-128")
+    model, path = exported("kitpose-w8-128")
     other = onnx.load(str(path))
     for prop in other.metadata_props:
         if prop.key == "input_size":
@@ -150,7 +150,7 @@ def test_wrong_size_and_missing_data_are_named(exported, synth, tmp_path):
 def test_verify_stage_writes_report_and_raises_on_a_failed_gate(exported, synth, tmp_path):
     from kitpose.export.verify import ParityError, verify
 
-    model, path = exported("kitpose-w16-128")
+    model, path = exported("kitpose-w8-128")
     report = verify(path, tmp_path / "ok", model=model, annotations=synth[0], images=synth[1])
     assert report == tmp_path / "ok" / "parity.json" and json.loads(report.read_text())["passed"]
     bad = _perturbed(path, tmp_path / "bad.onnx")
@@ -172,7 +172,7 @@ def test_pipeline_to_verify_checks_the_engine_source(tmp_path):
         pytest.skip("tensorrt_rtx is not installed (pip install tensorrt-rtx-cu13)")
     from .conftest import META, small_model
 
-    model = small_model("kitpose-w16-128")
+    model = small_model("kitpose-w8-128")
     cfg = ExportConfig(precision="fp32", backend="tensorrt_rtx", compute_capability="8.6",
                        batch=(1, 2, 4), metadata=META)
     with warnings.catch_warnings():

@@ -31,11 +31,11 @@ def test_parameter_count_matches_paper(name):
 
 def test_preset_table_has_the_paper_presets_and_the_default_shape():
     # the three AP-10K presets of the paper plus the embedded default model's architecture
-    assert {n for n in MODELS if n.startswith("kitpose")} == set(PAPER_PARAMS) | {"kitpose-w16-128"}
+    assert {n for n in MODELS if n.startswith("kitpose")} == set(PAPER_PARAMS) | {"kitpose-w8-128"}
 
 
 def test_default_preset_forward_shapes():
-    model = create_model("kitpose-w16-128").eval()
+    model = create_model("kitpose-w8-128").eval()
     with torch.no_grad():
         out = model(torch.randn(2, 3, 128, 128))
     assert out.heatmaps.shape == out.intermediate.shape == (2, 17, 32, 32)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from helpers import FIXTURES
-PRESET = "kitpose-w16-128"  # the embedded default's shape: the smallest KITPose preset
+PRESET = "kitpose-w8-128"  # the embedded default's shape: the smallest KITPose preset
 
 
 @pytest.fixture(scope="session")
 def small_model():
-    """KITPose w16 128x128 with seeded random weights, in eval mode."""
+    """The default architecture (KITPose W8 128x128) with seeded random weights, in eval mode."""
     torch = pytest.importorskip("torch")
     from kitpose.models import create_model
 

@@ -49,3 +49,26 @@ def test_bad_files_are_named(tmp_path, content, expected):
     with pytest.raises(CheckpointError, match=expected) as err:
         load_checkpoint(path)
     assert str(path) in str(err.value)
+
+
+def test_pack_keeps_weights_drops_training_state_and_loads_into_fp32_model(tmp_path):
+    from kitpose.checkpoint import pack_checkpoint
+    from kitpose.models import create_model, model_from_checkpoint
+
+    model = create_model("kitpose-w8-128").eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    src = save_checkpoint(tmp_path / "best.pt", {
+        "arch": "kitpose", "config": {**model.config.__dict__, "input_size": [128, 128]},
+        "model": state, "optimizer": {"state": {0: torch.zeros(1000)}}, "rng": [{"x": torch.zeros(5)}],
+        "progress": {"step": 7}})
+    packed = load_checkpoint(pack_checkpoint(src, tmp_path / "default.pt"))
+    assert "optimizer" not in packed and "rng" not in packed and packed["progress"] == {"step": 7}
+    assert packed["weights_dtype"] == "float16"
+    assert all(v.dtype == torch.float16 for v in packed["model"].values() if v.is_floating_point())
+    rebuilt = model_from_checkpoint(packed)
+    for name, value in rebuilt.state_dict().items():
+        assert value.dtype == state[name].dtype, name
+        if value.is_floating_point():  # the fp16-rounded weights, back in fp32
+            assert torch.equal(value, state[name].half().float()), name
+        else:
+            assert torch.equal(value, state[name]), name
