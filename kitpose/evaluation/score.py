@@ -50,7 +50,7 @@ def score_results_file(annotations: str | Path, predictions: str | Path, dataset
     else:
         report.update(_pck_report(annotations, preds, source, pck_thr, ak_plus_one))
     if json_out is not None:
-        _write_json(report, json_out)
+        write_json(report, json_out)
     return report
 
 
@@ -113,7 +113,7 @@ def _unique_index(preds: list[dict], key: str, source: str) -> dict:
     return index
 
 
-def _write_json(report: dict, path: str | Path) -> None:
+def write_json(report: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
