@@ -137,23 +137,49 @@ def train(config: Path, out_dir: Path | None, resume: bool, max_steps: int | Non
 @click.option("--annotations", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="COCO keypoints ground-truth JSON.")
 @click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="COCO results JSON to score.")
+              help="COCO results JSON to score (instead of running --model).")
+@click.option("--model", "model_spec", default=None, help=MODEL_HELP + " Runs it on --images.")
+@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Image folder of --annotations (with --model).")
 @click.option("--dataset", required=True, help="ap10k, animalpose, animalkingdom (PCK), coco, or any "
               "name with --sigmas.")
 @click.option("--sigmas", default=None, help="Comma-separated OKS sigmas for a custom dataset.")
 @click.option("--ak-plus-one", is_flag=True, help="Add the official Animal Kingdom +1 px to predictions.")
+@click.option("--flip-test/--no-flip-test", default=True, show_default=True,
+              help="With --model: average with the mirrored pass.")
+@click.option("--oks-nms", "oks_nms_thr", type=click.FloatRange(0, 1), default=None,
+              help="With --model: OKS-NMS threshold (e.g. 0.9) for overlapping instances.")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--results", "results_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --model: write the COCO results JSON here.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics JSON here.")
-def evaluate(annotations: Path, predictions: Path | None, dataset: str, sigmas: str | None,
-             ak_plus_one: bool, json_out: Path | None) -> None:
-    """Score a results file: OKS AP (pycocotools, the dataset's sigmas) or PCK@0.05."""
-    from kitpose.evaluation.score import score_results_file
+def evaluate(annotations: Path, predictions: Path | None, model_spec: str | None, images: Path | None,
+             dataset: str, sigmas: str | None, ak_plus_one: bool, flip_test: bool,
+             oks_nms_thr: float | None, batch_size: int, results_out: Path | None,
+             json_out: Path | None) -> None:
+    """Evaluate a model on a COCO keypoints set (--model, --images), or score a results file
+    (--predictions): OKS AP through pycocotools with the dataset's sigmas, or PCK@0.05."""
+    if (predictions is None) == (model_spec is None):
+        raise click.UsageError("give either --predictions RESULTS.json or --model M --images DIR")
+    if model_spec is not None:
+        if images is None:
+            raise click.UsageError("--model needs --images (the folder of --annotations' images)")
+        from kitpose.evaluation.model_eval import evaluate_model
+        from kitpose.models import load_model
 
-    if predictions is None:
-        raise click.UsageError("--predictions is required (running a model here comes with the runtime)")
-    sigma_values = [float(s) for s in sigmas.split(",")] if sigmas else None
-    report = score_results_file(annotations, predictions, dataset, json_out, sigma_values,
-                                ak_plus_one=ak_plus_one)
+        try:
+            model = load_model(model_spec)
+        except (FileNotFoundError, ValueError) as err:
+            raise click.BadParameter(str(err), param_hint="--model") from None
+        report = evaluate_model(model, annotations, images, dataset, flip_test, batch_size,
+                                oks_nms_thr, results_out, json_out)
+    else:
+        from kitpose.evaluation.score import score_results_file
+
+        sigma_values = [float(s) for s in sigmas.split(",")] if sigmas else None
+        report = score_results_file(annotations, predictions, dataset, json_out, sigma_values,
+                                    ak_plus_one=ak_plus_one)
     for name, value in report["metrics"].items():
         click.echo(f"{name:>6}  {value:.4f}" if isinstance(value, float) else f"{name:>6}  {value}")
 
