@@ -5,7 +5,7 @@ import pytest
 
 from kitpose.config import INPUT_NAME
 from kitpose.export import convert_precision, read_metadata
-from kitpose.export.regions import clustering_nodes
+from kitpose.export.regions import clustering_nodes, int8_fp32_convs
 
 pytest.importorskip("modelopt.onnx.quantization", reason="needs nvidia-modelopt's ONNX tools")
 
@@ -51,6 +51,13 @@ def test_int8_has_qdq_outside_clustering(fp32, tmp_path):
     assert out[0].shape == (2, 17, 16, 16) and np.isfinite(out[0]).all()
     assert out[1].shape == (2, 17) and out[1].min() >= 0 and out[1].max() < 4
     assert read_metadata(path)["precision_tool"].startswith("nvidia-modelopt")
+    # only convolutions (and the residual adds TensorRT fuses into them) read dequantised tensors,
+    # never the transformer or the convs kept in fp32
+    dequantised = {o for n in proto.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    readers = [n for n in proto.graph.node if set(n.input) & dequantised]
+    assert readers and {n.op_type for n in readers} <= {"Conv", "Add"}
+    fp32_convs = set(int8_fp32_convs(onnx.load(str(fp32))))
+    assert len(fp32_convs) >= 3 and not fp32_convs & {n.name for n in readers}
 
 
 def test_int8_rejects_wrong_calibration_shape(fp32, tmp_path):
