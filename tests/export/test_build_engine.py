@@ -57,3 +57,23 @@ def test_parse_errors_are_listed(tmp_path, exported):
     bad.write_bytes(proto.SerializeToString())
     with pytest.raises((RuntimeError, ExportFileError), match="unknown_op.onnx"):
         build_engine(bad, tmp_path, backend="tensorrt_rtx", compute_capability="8.6")
+
+
+@pytest.mark.parametrize("spec", ["default", "kitpose-w32-256"])
+def test_full_size_models_build_engines(spec, tmp_path):
+    """The shipped default model and the paper's W32-256 (random weights) at their real sizes."""
+    import warnings
+
+    from kitpose.export import export_onnx
+    from kitpose.models import load_model
+
+    model = load_model(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx_path = export_onnx(model, tmp_path / "model.onnx")
+    path = build_engine(onnx_path, tmp_path / "model.engine", backend="tensorrt_rtx",
+                        compute_capability="8.6", batch=(1, 4, 8))
+    record = json.loads(sidecar_path(path).read_text())
+    h, w = model.config.input_size
+    assert record["profiles"][0]["max"] == [8, 3, h, w] and record["compute_capabilities"] == ["8.6"]
+    assert path.stat().st_size > 0.5 * sum(p.numel() * 4 for p in model.parameters())  # weights inside
