@@ -8,7 +8,10 @@ TORCH_VERSION ?= 2.13.0
 NATIVE_SOURCES := CMakeLists.txt setup.py $(shell find csrc -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup build test demo clean
+# The Triton server's own environment (kitpose/serving/interpreter.py says why): ~170 MB from PyPI.
+SERVE_ENV := $(VENV)/serve
+
+.PHONY: setup build serve-env test demo clean
 
 setup: $(VENV)/.deps $(VENV)/.native
 
@@ -28,7 +31,13 @@ $(VENV)/.native: $(VENV)/.deps $(NATIVE_SOURCES)
 
 build: $(VENV)/.native
 
-test: setup
+# Rebuilt when its requirement list (in interpreter.py) or the main environment changes.
+$(SERVE_ENV)/kitpose-serve-env.json: $(VENV)/.deps kitpose/serving/interpreter.py
+	$(PY) -m kitpose.serving.interpreter create $(SERVE_ENV)
+
+serve-env: $(SERVE_ENV)/kitpose-serve-env.json
+
+test: setup serve-env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup

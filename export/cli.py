@@ -137,10 +137,15 @@ def _errors_as_input_errors(fn):
 @click.option("--opset", default=17, show_default=True, type=click.IntRange(min=17))
 @click.option("--kmedoids-iters", default=10, show_default=True, type=click.IntRange(min=1),
               help="Clustering rounds unrolled in the graph.")
+@click.option("--triton", "triton_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Also write a Triton model repository here (kitpose.serving.repository).")
+@click.option("--triton-engine", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TensorRT plan to serve in the --triton repository instead of the ONNX.")
 @_errors_as_input_errors
 def export_cmd(model_spec: str, official_config: Path | None, out_dir: Path, precision: str,
                calib: Path | None, calib_images: Path | None, calib_samples: int, dataset: str,
-               opset: int, kmedoids_iters: int) -> None:
+               opset: int, kmedoids_iters: int, triton_dir: Path | None = None,
+               triton_engine: Path | None = None) -> None:
     """Export a model to ONNX (and fp16 / int8 variants) with a manifest."""
     precisions = _precisions(precision)
     model = _load_model(model_spec, official_config)
@@ -148,9 +153,14 @@ def export_cmd(model_spec: str, official_config: Path | None, out_dir: Path, pre
     cfg = ExportConfig(opset=opset, kmedoids_iters=kmedoids_iters, dataset=dataset, model_name=name,
                        calib_samples=calib_samples)
     calibration = _calibration(model, calib, calib_images, dataset, calib_samples)
-    for p, path in export_variants(model, out_dir, precisions, cfg, calibration).items():
+    written = export_variants(model, out_dir, precisions, cfg, calibration)
+    for p, path in written.items():
         click.echo(f"{p}: {path}")
     click.echo(f"manifest: {out_dir / 'manifest.json'}")
+    if triton_dir is not None:  # the first precision asked for (fp32 when it is among them)
+        from kitpose.serving.repository import write_repository
+
+        click.echo(f"triton: {write_repository(next(iter(written.values())), triton_dir, engine=triton_engine)}")
 
 
 @click.command("build")

@@ -1,0 +1,137 @@
+"""The served model's maths: the requests of one dynamic batch -> crops -> one runner call per chunk.
+
+Torch-free and pytriton-free (so tests run it in the main environment). The wire format is one
+output row per input box, in input order: keypoints (N, K, 3) x, y, score in frame pixels, NaN for a
+box that was dropped (outside the frame, or not finite), and kept (N,) bool. `Poses` from
+`PoseEstimator` holds the kept rows only; `to_poses` in client.py converts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kitpose.runtime.decode import decode_heatmaps
+from kitpose.runtime.pipeline import PoseEstimator
+from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
+
+MODEL_NAME = "kitpose_pose"          # the model `kitpose serve` binds
+IMAGE, BOXES = "image", "boxes"        # inputs: (b, h, w, 3) uint8 BGR, (b, N, 4) float32 x, y, w, h
+KEYPOINTS, KEPT = "keypoints", "kept"  # outputs: (b, N, K, 3) float32, (b, N) bool
+OUTSIDE = np.array([-1.0, -1.0, 0.0, 0.0])  # a box sanitize_box always drops
+
+
+class RequestError(ValueError):
+    """A request the model cannot run; the message names the input, its shape and the fix."""
+
+
+def validate_request(inputs: dict[str, np.ndarray], max_boxes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Check one request (Triton has already checked dtypes, ranks and the last dims).
+
+    Args:
+        inputs: IMAGE (b, h, w, 3) uint8 and BOXES (b, N, 4) float32.
+        max_boxes: most boxes per image.
+    Returns:
+        image (b, h, w, 3), boxes (b, N, 4) as float64.
+    """
+    image, boxes = np.asarray(inputs[IMAGE]), np.asarray(inputs[BOXES])
+    if image.ndim != 4 or image.shape[3] != 3 or image.dtype != np.uint8:
+        raise RequestError(f"{IMAGE}: expected (b, h, w, 3) uint8 BGR, got {image.shape} {image.dtype}")
+    if image.shape[1] < 1 or image.shape[2] < 1:
+        raise RequestError(f"{IMAGE}: empty image of shape {image.shape[1:]}; send an (h, w, 3) uint8 "
+                           f"BGR image with h, w >= 1")
+    if boxes.ndim != 3 or boxes.shape[2] != 4:
+        raise RequestError(f"{BOXES}: expected (b, N, 4) x, y, w, h, got {boxes.shape}")
+    if boxes.shape[0] != image.shape[0]:
+        raise RequestError(f"{BOXES}: batch of {boxes.shape[0]} box lists for {image.shape[0]} images; "
+                           f"send one box list per image")
+    if boxes.shape[1] > max_boxes:
+        raise RequestError(f"{BOXES}: {boxes.shape[1]} boxes for one image, more than the server's "
+                           f"--max-boxes {max_boxes}; split the boxes over several requests")
+    return image, boxes.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class _Crop:
+    frame: int       # index into the flat frame list
+    row: int         # box index within that frame
+    center: np.ndarray
+    scale: np.ndarray
+    matrix: np.ndarray
+
+
+class PoseBatcher:
+    """Estimates poses for many frames at once, batching the crops of all frames per runner call."""
+
+    def __init__(self, estimator: PoseEstimator):
+        """Args:
+            estimator: supplies the runner, metadata, padding, flip test and `max_batch` (crops per
+                call). Crops are always cut on the CPU here, whatever the estimator's device.
+        """
+        self.estimator = estimator
+        m = estimator.metadata
+        self._buffer = np.empty((estimator.max_batch, 3, *m.input_size), np.float32)
+
+    def __call__(self, frames: list[np.ndarray], boxes: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Poses of every frame.
+
+        Args:
+            frames: (h, w, 3) uint8 BGR images (sizes may differ).
+            boxes: per frame, (N, 4) x, y, w, h pixels.
+        Returns:
+            per frame, keypoints (N, K, 3) float32 (NaN rows for dropped boxes) and kept (N,) bool.
+        """
+        k = self.estimator.metadata.num_keypoints
+        outputs = [(np.full((len(b), k, 3), np.nan, np.float32), np.zeros(len(b), bool)) for b in boxes]
+        crops = [c for i, (f, b) in enumerate(zip(frames, boxes)) for c in self._crops(i, f, b)]
+        step = self.estimator.max_batch
+        for start in range(0, len(crops), step):
+            chunk = crops[start:start + step]
+            for j, c in enumerate(chunk):
+                self._warp(frames[c.frame], c.matrix, self._buffer[j:j + 1])
+            heatmaps = self.estimator.heatmaps(self._buffer[:len(chunk)])  # (B, K, H, W)
+            centers = np.stack([c.center for c in chunk])
+            scales = np.stack([c.scale for c in chunk])
+            keypoints = decode_heatmaps(heatmaps, centers, scales)  # (B, K, 3)
+            for c, kp in zip(chunk, keypoints):
+                outputs[c.frame][0][c.row] = kp
+                outputs[c.frame][1][c.row] = True
+        return outputs
+
+    def _crops(self, index: int, frame: np.ndarray, boxes: np.ndarray) -> list[_Crop]:
+        """The crops of the boxes of one frame that lie in it (non-finite boxes are dropped)."""
+        finite = np.isfinite(boxes).all(axis=1)
+        clean = np.where(finite[:, None], boxes, OUTSIDE)  # (N, 4)
+        input_hw = self.estimator.metadata.input_size
+        centers, scales, kept = boxes_to_crops(clean, frame.shape[:2], input_hw, self.estimator.padding)
+        mats = crop_matrices(centers, scales, input_hw)
+        rows = np.flatnonzero(kept)
+        return [_Crop(index, int(r), centers[j], scales[j], mats[j]) for j, r in enumerate(rows)]
+
+    def _warp(self, frame: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> None:
+        m = self.estimator.metadata
+        warp_crops(frame, matrix[None], m.input_size, m.mean, m.std, out=out)
+
+    def serve_requests(self, requests: list[dict[str, np.ndarray]], max_boxes: int) -> list[dict[str, np.ndarray]]:
+        """Run a dynamic batch of requests; any invalid request raises RequestError for the batch.
+
+        Triton batches only requests whose input shapes agree, and every invalid shape (an empty
+        image, too many boxes) differs from all valid ones, so a bad request fails only itself and
+        requests of its own shape.
+
+        Args:
+            requests: per request, IMAGE (b, h, w, 3) and BOXES (b, N, 4).
+            max_boxes: most boxes per image.
+        Returns:
+            per request, KEYPOINTS (b, N, K, 3) float32 and KEPT (b, N) bool.
+        """
+        checked = [validate_request(r, max_boxes) for r in requests]
+        frames = [f for image, _ in checked for f in image]
+        boxes = [b for _, box_lists in checked for b in box_lists]
+        results = iter(self(frames, boxes))
+        responses = []
+        for image, _ in checked:
+            part = [next(results) for _ in range(len(image))]
+            responses.append({KEYPOINTS: np.stack([kp for kp, _ in part]),
+                              KEPT: np.stack([kept for _, kept in part])})
+        return responses

@@ -1,0 +1,142 @@
+"""A local Triton Inference Server (through PyTriton) serving the torch-free pose pipeline.
+
+Runs inside the serve env (see interpreter.py); `kitpose serve` resolves the model and execs
+`python -m kitpose.serving.server --model FILE ...` there. One model, MODEL_NAME:
+
+    inputs   image      UINT8 (h, w, 3)   BGR frame
+             boxes      FP32  (N, 4)      x, y, w, h pixels (N <= --max-boxes)
+    outputs  keypoints  FP32  (N, K, 3)   x, y, score in frame pixels; NaN rows for dropped boxes
+             kept       BOOL  (N,)        False where a box lay outside the frame or was not finite
+
+each with a leading batch dimension (a request may carry b >= 1 images of one size). Triton's dynamic
+batcher groups concurrent requests of equal shapes; the whole group's crops go through the runner
+together (batching.PoseBatcher). Health endpoints are Triton's own: GET /v2/health/live,
+/v2/health/ready, /v2/models/kitpose_pose/ready (HTTP) and the gRPC equivalents. SIGINT and SIGTERM
+stop the server cleanly: in-flight requests finish, then Triton exits (waiting at most --exit-timeout
+seconds for the model to unload).
+
+The served keypoints equal PoseEstimator's in the serve env. They can differ slightly from those of
+the main environment: the serve env has OpenCV 4.11 (numpy < 2), whose warpAffine rounds crops
+differently from OpenCV 5 (measured: the trained default model moved a keypoint by 0.54 px, 0.03
+heatmap px, on an AP-10K image).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from kitpose.serving.batching import BOXES, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, PoseBatcher
+from kitpose.serving.interpreter import check_stub_python, stub_environment
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGINT and SIGTERM set; the main loop polls it, so a stop never waits on a
+    blocking call (a signal that lands on one of PyTriton's threads is seen within a poll)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    return stop
+
+
+class InferCallable:
+    """PyTriton infer function over a list of requests (one instance per Triton model instance)."""
+
+    def __init__(self, model: Path, backend: str, device: str, max_boxes: int, max_batch: int):
+        from kitpose.runtime.pipeline import PoseEstimator
+
+        self.estimator = PoseEstimator.from_file(model, backend, device, max_batch=max_batch)
+        self.batcher, self.max_boxes = PoseBatcher(self.estimator), max_boxes
+        self.batcher([np.zeros((64, 64, 3), np.uint8)], [np.array([[8.0, 8.0, 48.0, 48.0]])])  # warm-up
+
+    def __call__(self, requests) -> list[dict[str, np.ndarray]]:
+        return self.batcher.serve_requests([{IMAGE: r[IMAGE], BOXES: r[BOXES]} for r in requests],
+                                           self.max_boxes)
+
+
+def bind_model(triton, callables: list[InferCallable], num_keypoints: int, max_batch: int,
+               queue_delay_us: int) -> None:
+    """Bind MODEL_NAME with dynamic batching (preferred sizes: powers of two from 4 up to max_batch)."""
+    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
+
+    # No preferred size below 4: a batch that reaches a preferred size leaves the queue at once.
+    preferred = [b for b in (4, 8, 16, 32, 64) if b <= max_batch] or [max_batch]
+    triton.bind(
+        model_name=MODEL_NAME,
+        infer_func=callables,
+        inputs=[Tensor(name=IMAGE, dtype=np.uint8, shape=(-1, -1, 3)),
+                Tensor(name=BOXES, dtype=np.float32, shape=(-1, 4))],
+        outputs=[Tensor(name=KEYPOINTS, dtype=np.float32, shape=(-1, num_keypoints, 3)),
+                 Tensor(name=KEPT, dtype=np.bool_, shape=(-1,))],
+        config=ModelConfig(max_batch_size=max_batch, batcher=DynamicBatcher(
+            max_queue_delay_microseconds=queue_delay_us, preferred_batch_size=preferred)),
+        strict=True,
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Start Triton on args.host (HTTP args.port, gRPC args.grpc_port), serve until SIGINT/SIGTERM."""
+    from pytriton.triton import DEFAULT_PROTECTED_ENDPOINTS, Triton, TritonConfig, TritonSecurityConfig
+
+    check_stub_python()
+    os.environ.update(stub_environment())  # tritonserver and its stub inherit this LD_LIBRARY_PATH
+    callables = [InferCallable(args.model, args.backend, args.device, args.max_boxes, args.crop_batch)
+                 for _ in range(args.instances)]
+    config = TritonConfig(http_address=args.host, http_port=args.port, grpc_address=args.host,
+                          grpc_port=args.grpc_port, metrics_address=args.host, metrics_port=args.metrics_port,
+                          exit_timeout_secs=args.exit_timeout, log_verbose=args.log_verbose)
+    # PyTriton guards these endpoints with a random access token; --statistics opens the read-only
+    # statistics endpoint (the load test reads the average batch size from it).
+    guarded = [e for e in DEFAULT_PROTECTED_ENDPOINTS if not (args.statistics and e == "statistics")]
+    stop = _stop_on_signals()
+    with Triton(config=config, security_config=TritonSecurityConfig(restricted_endpoints=guarded)) as triton:
+        bind_model(triton, callables, callables[0].estimator.metadata.num_keypoints, args.max_batch,
+                   args.queue_delay_us)
+        triton.run()
+        # One parseable line for scripts and tests that wait for readiness.
+        print(f"kitpose serve: ready model={MODEL_NAME} http={args.host}:{args.port} "
+              f"grpc={args.host}:{args.grpc_port} metrics={args.host}:{args.metrics_port} pid={os.getpid()}",
+              flush=True)
+        while not stop.wait(0.5):
+            if not triton.is_alive():
+                raise RuntimeError("tritonserver or the model's proxy exited; see the log above")
+    print("kitpose serve: stopped", flush=True)  # leaving the with-block stopped Triton
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Serve a kitpose model (.onnx or engine) with Triton.")
+    p.add_argument("--model", type=Path, required=True, help=".onnx or TensorRT engine file.")
+    p.add_argument("--host", default="127.0.0.1", help="Address for HTTP, gRPC and metrics.")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port.")
+    p.add_argument("--grpc-port", type=int, default=None, help="gRPC port (default: --port + 1).")
+    p.add_argument("--metrics-port", type=int, default=None, help="Metrics port (default: --port + 2).")
+    p.add_argument("--backend", choices=["auto", "ort", "trt"], default="auto")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--max-batch", type=int, default=16, help="Most requests per dynamic batch.")
+    p.add_argument("--crop-batch", type=int, default=16, help="Most crops per runner call.")
+    p.add_argument("--max-boxes", type=int, default=64, help="Most boxes per image.")
+    p.add_argument("--queue-delay-us", type=int, default=2000, help="Dynamic batcher max queue delay.")
+    p.add_argument("--instances", type=int, default=1, help="Model instances (one runner each).")
+    p.add_argument("--exit-timeout", type=int, default=10, help="Seconds Triton waits for in-flight requests.")
+    p.add_argument("--statistics", action="store_true", help="Serve model statistics without a token.")
+    p.add_argument("--log-verbose", type=int, default=0, help="Triton's --log-verbose level.")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    args.grpc_port = args.grpc_port or args.port + 1
+    args.metrics_port = args.metrics_port or args.port + 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    serve(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""A real Triton server on loopback (`kitpose serve` in the serve env) against the in-process pipeline."""
+import json
+import signal
+import threading
+import urllib.request
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kitpose.bench import triton as bench_triton
+from kitpose.serving.batching import MODEL_NAME
+from kitpose.serving.client import PoseClient, ServingError
+
+from .conftest import SERVED_PX, serve_env_poses
+
+
+def _url(server, protocol):
+    return server.http_url if protocol == "http" else server.grpc_url
+
+
+def _synthetic(frame):
+    return frame, np.array([[10, 10, 60, 50], [40, 20, 70, 60], [500, 500, 10, 10]], np.float32)  # last: outside
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_same_keypoints_as_in_process(server, serve_env, small_onnx, frame, real_frame, tmp_path, protocol):
+    cases = [_synthetic(frame), real_frame]
+    references = serve_env_poses(serve_env, small_onnx, cases, tmp_path)
+    with PoseClient(_url(server, protocol), protocol) as client:
+        for (image, boxes), (keypoints, kept_boxes) in zip(cases, references):
+            served = client.infer(image, boxes, request_id=f"{protocol}-parity")
+            assert served.request_id == f"{protocol}-parity"
+            poses = served.to_poses(boxes)
+            np.testing.assert_array_equal(poses.boxes, kept_boxes)
+            np.testing.assert_allclose(poses.keypoints, keypoints, atol=SERVED_PX, rtol=0)
+            assert np.isnan(served.keypoints[~served.kept]).all()
+    assert [len(k) for k, _ in references] == [2, len(real_frame[1])]
+
+
+def test_health_endpoints(server):
+    for path in ("/v2/health/live", "/v2/health/ready", f"/v2/models/{MODEL_NAME}/ready"):
+        with urllib.request.urlopen(f"http://{server.http_url}{path}", timeout=10) as response:
+            assert response.status == 200, path
+    config = json.load(urllib.request.urlopen(f"http://{server.http_url}/v2/models/{MODEL_NAME}/config"))
+    assert config["max_batch_size"] == 16 and config["dynamic_batching"]["preferred_batch_size"] == [4, 8, 16]
+    with PoseClient(server.grpc_url, "grpc") as client:
+        assert client.ready()
+
+
+def _raw(client, image, boxes, request_id):
+    """Send the arrays as they are (no client-side checks), return the server's error text or ''."""
+    try:
+        client.infer_inputs(client.inputs(image, boxes), request_id)
+    except ServingError as err:
+        return str(err)
+    return ""
+
+
+MALFORMED = {
+    "dtype": (np.zeros((8, 8, 3), np.float32), np.ones((1, 4)),
+              "data-type is 'FP32', but model 'kitpose_pose' expects 'UINT8'"),
+    "shape": (np.zeros((8, 8, 4), np.uint8), np.ones((1, 4)), "unexpected shape for input 'image'"),
+    "boxes-shape": (np.zeros((8, 8, 3), np.uint8), np.ones((1, 5)), "unexpected shape for input 'boxes'"),
+    "empty-image": (np.zeros((0, 8, 3), np.uint8), np.ones((1, 4)), "cannot cast view with zeros in shape"),
+    "too-many-boxes": (np.zeros((8, 8, 3), np.uint8), np.ones((9, 4)), "RequestError: boxes: 9 boxes for one image, "
+                       "more than the server's --max-boxes 8"),
+}
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_malformed_requests_fail_clearly_and_serving_goes_on(server, frame, protocol):
+    boxes = np.array([[10, 10, 60, 50]], np.float32)
+    with PoseClient(_url(server, protocol), protocol) as client:
+        reference = client.poses(frame, boxes)
+        for name, (image, bad_boxes, message) in MALFORMED.items():
+            error = _raw(client, image, bad_boxes.astype(np.float32), name)
+            assert message in error, f"{name}: {error!r}"
+            assert f"request {name}:" in error
+            np.testing.assert_allclose(client.poses(frame, boxes).keypoints, reference.keypoints, atol=SERVED_PX)
+        with pytest.raises(ValueError, match=r"h, w >= 1, got \(0, 8, 3\)"):
+            client.infer(np.zeros((0, 8, 3), np.uint8), boxes)  # the helper refuses it before sending
+        assert client.infer(frame, np.zeros((0, 4))).keypoints.shape == (0, 17, 3)  # answered locally
+
+
+def test_malformed_beside_good_requests(server, frame):
+    """Malformed and good requests in flight together: each good one gets the answer it gets alone."""
+    boxes = np.array([[10, 10, 60, 50], [30, 20, 50, 60]], np.float32)
+    with PoseClient(server.http_url) as client:
+        reference = client.poses(frame, boxes).keypoints
+    results, lock = [], threading.Lock()
+
+    def send(i):
+        with PoseClient(server.http_url) as client:
+            bad = i % 2 == 1
+            outcome = _raw(client, frame, np.ones((9, 4), np.float32), str(i)) if bad else \
+                client.infer(frame, boxes, request_id=str(i))
+            with lock:
+                results.append((i, bad, outcome))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(i for i, _, _ in results) == list(range(8))
+    for i, bad, outcome in results:
+        if bad:
+            assert "--max-boxes 8" in outcome
+        else:
+            assert outcome.request_id == str(i)
+            np.testing.assert_allclose(outcome.keypoints, reference, atol=SERVED_PX, rtol=0)
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_bounded_load(server, tmp_path, protocol):
+    """8 clients, ids checked: every request answered or failed clearly, none lost or duplicated."""
+    out = tmp_path / "load.jsonl"
+    code = bench_triton.main(["--url", _url(server, protocol), "--protocol", protocol, "--concurrency", "8",
+                              "--requests", "120", "--time-limit", "60", "--boxes", "3", "--image-size", "120x160",
+                              "--malformed-every", "20", "--json", str(out)])
+    row = json.loads(out.read_text().splitlines()[-1])
+    assert code == 0, row["problems"]
+    assert (row["sent"], row["lost"], row["duplicated"], row["unexpected"]) == (120, 0, 0, 0)
+    assert row["answered"] + row["failed"] == 120 and row["failed"] == row["malformed_sent"] == 6
+    assert row["latency_ms"]["count"] == row["answered"] and row["throughput_rps"] > 0
+    assert row["system"]["kitpose"] and row["command"].startswith("python -m kitpose.bench.triton --url")
+
+
+def test_sigint_stops_cleanly(serve_env, small_onnx, tmp_path):
+    from kitpose.serving.launch import ServerProcess
+
+    with ServerProcess(small_onnx, tmp_path / "serve.log") as server:
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=30) == 0, server.log_tail()
+    assert "kitpose serve: stopped" in server.log_tail()
+
+
+def test_missing_env_is_a_clear_error(small_onnx, tmp_path, monkeypatch):
+    from kitpose.serving.cli import serve_cmd
+
+    result = CliRunner().invoke(serve_cmd, ["--model", str(small_onnx), "--env", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "no serve env at" in result.output and "kitpose serve --setup-env" in result.output
