@@ -105,8 +105,8 @@ def _configure(trt: Any, flavour: str, config: Any, cfg: ExportConfig) -> dict[s
         config.set_compute_capability(trt.ComputeCapability.__members__[name], 0)
         capability = f"{name[2:-1]}.{name[-1]}"
     elif gpu is None:
-        raise ValueError(f"no CUDA GPU visible to build for: pass compute_capability='8.6' (or the "
-                         f"target's) with backend='tensorrt_rtx' for an ahead-of-time build")
+        raise ValueError("no CUDA GPU visible to build for: pass compute_capability='8.6' (or the "
+                         "target's) with backend='tensorrt_rtx' for an ahead-of-time build")
     else:
         capability = gpu[1]
     _configure_dla(trt, flavour, config, cfg.dla_core)

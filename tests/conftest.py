@@ -2,6 +2,7 @@
 import importlib.util
 import random
 
+import cv2
 import numpy as np
 import pytest
 
@@ -45,3 +46,12 @@ def _restore_rng():
 def native():
     """The compiled module (tests using it are skipped when it is not built)."""
     return load_native()
+
+
+@pytest.fixture()
+def frame():
+    """(96, 128, 3) uint8 BGR test frame with structure (gradients and a disc)."""
+    ys, xs = np.mgrid[:96, :128]
+    img = np.stack([xs * 2, ys * 2, (xs + ys)], axis=-1).astype(np.uint8)
+    cv2.circle(img, (64, 48), 20, (0, 0, 255), -1)
+    return img

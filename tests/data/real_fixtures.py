@@ -1,6 +1,4 @@
 """Where the real annotation samples live and which metadata each file uses."""
-from pathlib import Path
-
 from helpers import FIXTURES as REAL
 
 # folder, annotation file, built-in metadata name (None: metadata from the JSON's categories)

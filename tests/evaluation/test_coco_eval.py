@@ -5,7 +5,6 @@ import copy
 import io
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,11 +1,6 @@
 """Shared fixtures: a small random-weight KITPose exported once per session to a tmp ONNX."""
-from pathlib import Path
-
-import cv2
-import numpy as np
 import pytest
 
-from helpers import FIXTURES
 PRESET = "kitpose-w8-128"  # the embedded default's shape: the smallest KITPose preset
 
 
@@ -26,11 +21,3 @@ def small_onnx(small_model, tmp_path_factory):
 
     return export_onnx(small_model, tmp_path_factory.mktemp("onnx") / "small.onnx")
 
-
-@pytest.fixture()
-def frame():
-    """(96, 128, 3) uint8 BGR test frame with structure (gradients and a disc)."""
-    ys, xs = np.mgrid[:96, :128]
-    img = np.stack([xs * 2, ys * 2, (xs + ys)], axis=-1).astype(np.uint8)
-    cv2.circle(img, (64, 48), 20, (0, 0, 255), -1)
-    return img

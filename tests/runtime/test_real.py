@@ -1,6 +1,5 @@
 """Real-image smoke tests on the shared fixtures through `kitpose infer` (GT boxes and whole frame)."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

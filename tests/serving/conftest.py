@@ -92,11 +92,3 @@ def real_frame():
     boxes = [a["bbox"] for a in data["annotations"] if a["image_id"] == image["id"]]
     return frame, np.asarray(boxes, np.float32)
 
-
-@pytest.fixture()
-def frame():
-    """(96, 128, 3) uint8 BGR test frame with structure (gradients and a disc)."""
-    ys, xs = np.mgrid[:96, :128]
-    img = np.stack([xs * 2, ys * 2, (xs + ys)], axis=-1).astype(np.uint8)
-    cv2.circle(img, (64, 48), 20, (0, 0, 255), -1)
-    return img
