@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # The Triton server's own environment (kitpose/serving/interpreter.py says why): ~170 MB from PyPI.
 SERVE_ENV := $(VENV)/serve
 
-.PHONY: setup build serve-env test demo clean
+.PHONY: setup build serve-env test demo gpu-check clean
 
 setup: $(VENV)/.deps $(VENV)/.native
 
@@ -42,6 +42,16 @@ test: setup serve-env
 
 demo: setup
 	$(VENV)/bin/kitpose demo
+
+# On a GPU machine (a CUDA torch and nvcc installed): CUDA tests, compute-sanitizer memcheck and
+# racecheck over every op, GPU kernel benchmark. Logs go to bench/results/gpu/.
+GPU_LOGS := bench/results/gpu
+gpu-check: setup
+	mkdir -p $(GPU_LOGS)
+	$(PY) -m pytest -m cuda -rs -q > $(GPU_LOGS)/pytest_cuda.txt 2>&1 || (tail -30 $(GPU_LOGS)/pytest_cuda.txt; exit 1)
+	compute-sanitizer --tool memcheck --error-exitcode 1 $(PY) tests/cuda_driver.py > $(GPU_LOGS)/memcheck.txt 2>&1 || (tail -30 $(GPU_LOGS)/memcheck.txt; exit 1)
+	compute-sanitizer --tool racecheck --error-exitcode 1 $(PY) tests/cuda_driver.py > $(GPU_LOGS)/racecheck.txt 2>&1 || (tail -30 $(GPU_LOGS)/racecheck.txt; exit 1)
+	$(PY) -m kitpose.bench kernels --device cuda
 
 clean:
 	rm -rf $(VENV) build *.egg-info kitpose/_C*.so

@@ -59,7 +59,7 @@ def _kkz(xn: torch.Tensor, dist: torch.Tensor, c: int) -> torch.Tensor:
     """KKZ seeding of a chunk: (b, N, D), (b, N, N) -> (b, C) medoid ids."""
     b = xn.shape[0]
     med = [xn.norm(dim=2).argmax(dim=1)]  # (b,)
-    rows = torch.arange(b)
+    rows = torch.arange(b, device=xn.device)
     for _ in range(1, c):
         to_chosen = torch.stack([dist[rows, m] for m in med], dim=1)  # (b, j, N)
         med.append(to_chosen.min(dim=1).values.argmax(dim=1))
@@ -72,12 +72,12 @@ def _chunk(x: torch.Tensor, c: int, max_iters: int, tol: float) -> tuple[torch.T
     unit = xn / (xn.norm(dim=2, keepdim=True) + 1e-6)
     dist = 1.0 - unit @ unit.transpose(1, 2)  # (b, N, N) cosine distance
     dist = dist - dist.max() - 1.0  # all negative (chunk-wide max, as the official code)
-    dist = dist - torch.eye(n).unsqueeze(0)  # every point strictly nearest to itself
+    dist = dist - torch.eye(n, device=x.device).unsqueeze(0)  # every point strictly nearest to itself
     med = _kkz(xn, dist, c)
-    rows = torch.arange(b).unsqueeze(1)
+    rows = torch.arange(b, device=x.device).unsqueeze(1)
     for _ in range(max_iters):
         assign = dist[rows, med].argmin(dim=1)  # (b, N)
-        member = (assign.unsqueeze(1) == torch.arange(c).view(1, c, 1)).float()  # (b, C, N)
+        member = (assign.unsqueeze(1) == torch.arange(c, device=x.device).view(1, c, 1)).float()  # (b, C, N)
         cost = (member.unsqueeze(3) * dist.unsqueeze(1)).sum(dim=2)  # (b, C, N) masked sums over members
         new = (cost * member).argmin(dim=2)  # non-members masked to 0 > any negative member sum
         shift = (xn[rows, new] - xn[rows, med]).norm(dim=2).sum(dim=1).mean()
@@ -93,12 +93,13 @@ def kmedoids_official(x: torch.Tensor, c: int, max_iters: int = 40, tol: float =
     """Chunked batched k-medoids as the official routine (spec 4.1) plus the cluster means (biases).
 
     Args:
-        x: (B, N, D) float32.
+        x: (B, N, D) float32, on any device (the GPU baseline runs the same code there; each chunk's
+            convergence check is a host sync, as in the official code).
     Returns:
         assign (B, N), medoids (B, C), means (B, C, D).
     """
     assigns, meds = zip(*(_chunk(xc, c, max_iters, tol) for xc in x.split(split)))
     assign = torch.cat(assigns)  # (B, N)
-    member = (assign.unsqueeze(1) == torch.arange(c).view(1, c, 1)).float()  # (B, C, N)
+    member = (assign.unsqueeze(1) == torch.arange(c, device=x.device).view(1, c, 1)).float()  # (B, C, N)
     means = member @ x / member.sum(dim=2, keepdim=True)  # (B, C, D)
     return assign, torch.cat(meds), means

@@ -1,7 +1,10 @@
-"""`python -m kitpose.bench kernels`: compiled CPU kernels vs official-style baselines.
+"""`python -m kitpose.bench kernels [--device cuda]`: compiled kernels vs official-style baselines.
 
-Rows go to bench/results/kernels_cpu.jsonl (one JSON object per line, with system_info()).
-Targets (reported, never asserted): DARK >= 20x its baseline; k-medoids >= 1x at D=4096, >= 5x at D=256.
+Rows go to bench/results/kernels_{cpu,cuda}.jsonl (one JSON object per line, with system_info()).
+CPU targets (reported, never asserted): DARK >= 20x its baseline; k-medoids >= 1x at D=4096, >= 5x
+at D=256. GPU targets (`--device cuda`, see `run_cuda`): DARK >= 200x the NumPy baseline and within
+2x of the memory-bandwidth bound at B=4096; k-medoids >= 50x the PyTorch baseline on the same GPU;
+warp + normalise of 32 crops from a 1080p frame <= 0.2 ms.
 Every row records the thread counts both sides ran with (`--threads`, default: all cores): OpenMP (the
 compiled ops), torch (the k-medoids baseline) and OpenCV (the DARK baseline, single-threaded Python
 around per-map cv2 calls). `--threads 1` gives the single-core comparison.
@@ -60,22 +63,89 @@ def run(batch: int = 64, keypoints: int = 17, clusters: int = 4, sides=(64, 16),
     return rows
 
 
+def _cuda_timer(torch_mod):
+    """measure() keyword arguments that time GPU work to completion."""
+    return {"sync": torch_mod.cuda.synchronize}
+
+
+def _copy_bound_ms(maps) -> dict:
+    """Time of a device-to-device copy of the maps: the practical memory-bandwidth bound of a
+    kernel that reads them once (it also writes them, so this is a generous 2x-read bound)."""
+    out = torch.empty_like(maps)
+    return measure(lambda: out.copy_(maps), repeat=50, **_cuda_timer(torch))
+
+
+def run_cuda(batch: int = 64, big_batch: int = 4096, keypoints: int = 17, clusters: int = 4,
+             repeat: int = 50) -> list[dict]:
+    """GPU rows: DARK (B and big_batch) vs the NumPy baseline and a copy bound; k-medoids vs the
+    PyTorch baseline on the same GPU; warp + normalise of 32 crops from a 1080p frame."""
+    if not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device")
+    dev, timer, rows = torch.device("cuda"), _cuda_timer(torch), []
+    common = {"device": torch.cuda.get_device_name(0)}
+    for b in (batch, big_batch):
+        host = heatmaps(b, keypoints, 64)
+        maps = torch.from_numpy(host).to(dev)
+        settings = {**common, "B": b, "K": keypoints, "H": 64, "W": 64, "blur_kernel": 11}
+        fast = {"bench": "kernels", "op": "dark_decode", "impl": "compiled_cuda", "settings": settings,
+                **measure(lambda: compiled.dark_decode(maps, 11), repeat=repeat, **timer)}
+        base = {"bench": "kernels", "op": "dark_decode", "impl": "baseline_numpy", "settings": settings,
+                **measure(lambda: dark_official(host, 11), warmup=1, repeat=3 if b > 256 else 5)}
+        bound = _copy_bound_ms(maps)
+        fast.update(speedup_p50=base["p50_ms"] / fast["p50_ms"], target_speedup=200.0,
+                    copy_bound_p50_ms=bound["p50_ms"], vs_copy_bound=fast["p50_ms"] / bound["p50_ms"],
+                    target_vs_copy_bound=2.0)
+        rows += [fast, base]
+    for side in (64, 16):
+        x = torch.from_numpy(heatmaps(batch, keypoints, side).reshape(batch, keypoints, -1)).to(dev)
+        settings = {**common, "B": batch, "K": keypoints, "D": side * side, "C": clusters, "max_iters": 40}
+        fast = {"bench": "kernels", "op": "kmedoids", "impl": "compiled_cuda", "settings": settings,
+                **measure(lambda: compiled.kmedoids_with_means(x, clusters, 40), repeat=repeat, **timer)}
+        base = {"bench": "kernels", "op": "kmedoids", "impl": "baseline_torch_cuda", "settings": settings,
+                **measure(lambda: kmedoids_official(x, clusters, 40), repeat=10, **timer)}
+        fast.update(speedup_p50=base["p50_ms"] / fast["p50_ms"], target_speedup=50.0)
+        rows += [fast, base]
+    frame = torch.randint(0, 256, (1080, 1920, 3), dtype=torch.uint8, device=dev)
+    rng = np.random.default_rng(0)
+    mats = torch.from_numpy(np.stack([_crop_matrix(rng) for _ in range(32)])).to(dev)
+    warp = measure(lambda: compiled.warp_affine(frame, mats, (256, 192)), repeat=repeat, **timer)
+    rows.append({"bench": "kernels", "op": "warp_affine", "impl": "compiled_cuda",
+                 "settings": {**common, "crops": 32, "frame_hw": [1080, 1920], "out_hw": [256, 192]},
+                 **warp, "target_p50_ms": 0.2})
+    return rows
+
+
+def _crop_matrix(rng) -> np.ndarray:
+    """A 2x3 crop -> frame affine of a random box in a 1080p frame, rotated up to 30 degrees."""
+    import cv2
+
+    centre = (float(rng.uniform(200, 1700)), float(rng.uniform(200, 880)))
+    m = cv2.getRotationMatrix2D(centre, float(rng.uniform(-30, 30)), float(rng.uniform(0.3, 1.5)))
+    m[:, 2] += [96 - centre[0], 128 - centre[1]]
+    return m
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the kernel benchmark, append the rows to bench/results/kernels_cpu.jsonl, print a table."""
     parser = argparse.ArgumentParser(prog="python -m kitpose.bench kernels", description=__doc__)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="threads for every side (default: all cores)")
-    parser.add_argument("--out", default=str(RESULTS_DIR / "kernels_cpu.jsonl"))
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--out", default=None, help="JSONL file (default bench/results/kernels_<device>.jsonl)")
     args = parser.parse_args(argv)
-    rows = run(batch=args.batch, repeat=args.repeat, threads=args.threads)
+    if args.device == "cuda":
+        rows = run_cuda(batch=args.batch, repeat=max(args.repeat, 50))
+    else:
+        rows = run(batch=args.batch, repeat=args.repeat, threads=args.threads)
+    out = args.out or str(RESULTS_DIR / f"kernels_{args.device}.jsonl")
     info = system_info()
     load = os.getloadavg()  # (1, 5, 15 min): other jobs on the machine skew both sides, threads the most
     for row in rows:
         row.update(system=info, load_avg=load)
-    append_rows(__import__("pathlib").Path(args.out), rows)
-    flat = [{**r, **{k: r["settings"][k] for k in ("D", "threads")}} for r in rows]
-    columns = ["op", "impl", "D", "threads", "p50_ms", "p90_ms", "mean_ms", "speedup_p50", "target_speedup"]
+    append_rows(__import__("pathlib").Path(out), rows)
+    flat = [{**r, **{k: r["settings"].get(k) for k in ("B", "D", "threads")}} for r in rows]
+    columns = ["op", "impl", "B", "D", "threads", "p50_ms", "p90_ms", "mean_ms", "speedup_p50", "target_speedup"]
     print(markdown_table(flat, columns))
 
 
