@@ -5,7 +5,8 @@ import importlib
 import sys
 
 # name -> module under kitpose.bench with a main(argv) function
-BENCHES = {"kernels": "kitpose.bench.kernels"}
+# ("run" is `kitpose bench`: model-only, pipeline and accuracy benches; see kitpose.bench.cli)
+BENCHES = {"kernels": "kitpose.bench.kernels", "run": "kitpose.bench.cli"}
 
 
 def main(argv: list[str] | None = None) -> None:

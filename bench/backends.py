@@ -1,0 +1,132 @@
+"""Model-only callables per backend and precision, or the reason one cannot run here.
+
+Each `Target` maps a (B, 3, h, w) float32 host batch to heatmaps. ORT and TensorRT targets are
+the runtime's runners (numpy in, numpy out: host copies included on a GPU, io "host"); torch
+targets on a GPU keep the batch on the device (io "device") so they time the model, not PCIe.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from kitpose.bench.models import BenchModel
+
+ALL_BACKENDS = ("torch", "torch-compile", "ort", "trt", "trt-rtx")
+
+
+@dataclass
+class Target:
+    """One backend at one precision, ready to time."""
+
+    backend: str
+    precision: str
+    device: str
+    prepare: Callable[[np.ndarray], Any]   # host batch -> what `call` takes (done outside timing)
+    call: Callable[[Any], Any]             # the timed call
+    settings: dict = field(default_factory=dict)
+    close: Callable[[], None] = lambda: None
+
+
+class Skip(Exception):
+    """A backend/precision that cannot run here; the message is the reason the report prints."""
+
+
+def torch_target(bench: BenchModel, precision: str, device: str, compiled: bool) -> Target:
+    """PyTorch eager (or torch.compile) at fp32, or fp16 on a GPU."""
+    import torch
+
+    name = "torch-compile" if compiled else "torch"
+    if precision == "int8":
+        raise Skip(f"{name} int8: no int8 PyTorch path here (int8 is an ONNX Q/DQ variant)")
+    if precision == "fp16" and device != "cuda":
+        raise Skip(f"{name} fp16: half-precision convolutions are a GPU path; CPU rows are fp32")
+    dtype = torch.float16 if precision == "fp16" else torch.float32
+    model = copy.deepcopy(bench.model).to(device=device, dtype=dtype).eval()  # bench.model stays fp32 CPU
+    settings = {"io": "device" if device == "cuda" else "host", "torch_threads": torch.get_num_threads()}
+    if compiled:
+        start = time.perf_counter()
+        try:
+            model = torch.compile(model)
+            with torch.inference_mode():
+                model(torch.zeros(1, 3, *bench.input_size, device=device, dtype=dtype))
+        except Exception as err:  # noqa: BLE001 - inductor raises many types; the reason is reported
+            raise Skip(f"torch.compile failed here: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
+        settings["compile_s"] = round(time.perf_counter() - start, 1)
+
+    def prepare(batch: np.ndarray):
+        return torch.from_numpy(batch).to(device=device, dtype=dtype)
+
+    def call(x):
+        with torch.inference_mode():
+            out = model(x).heatmaps
+        return out if device == "cuda" else out.numpy()
+
+    return Target(name, precision, device, prepare, call, settings)
+
+
+def ort_target(bench: BenchModel, precision: str, device: str, threads: int) -> Target:
+    """The runtime's OrtRunner on the exported ONNX of that precision."""
+    from kitpose.runtime.ort_runner import OrtRunner
+
+    if precision not in bench.onnx:
+        raise Skip(f"ort {precision}: no ONNX {precision} file was exported")
+    try:
+        runner = OrtRunner(bench.onnx[precision], device=device, threads=threads)
+    except RuntimeError as err:
+        raise Skip(f"ort {precision} on {device}: {err}")
+    settings = {"io": "host", "providers": runner.providers, "ort_intra_threads": threads,
+                "onnx": Path(bench.onnx[precision]).name}
+    return Target("ort", precision, device, lambda b: b, runner, settings, runner.close)
+
+
+def engine_skip_reason(backend: str, device: str) -> str | None:
+    """Why TensorRT (backend "trt") or TensorRT-RTX ("trt-rtx") engines cannot run here, or None."""
+    module = "tensorrt" if backend == "trt" else "tensorrt_rtx"
+    if importlib.util.find_spec(module) is None:
+        return f"{backend}: the `{module}` runtime is not installed here"
+    if device != "cuda":
+        return f"{backend}: engines run on a CUDA GPU; this run is on the CPU"
+    if not any(importlib.util.find_spec(m) for m in ("cuda.bindings", "cuda.cudart")):
+        return f"{backend}: TrtRunner needs cuda-python (pip install cuda-python)"
+    return None
+
+
+def engine_target(bench: BenchModel, backend: str, precision: str, device: str, max_batch: int,
+                  work_dir: Path) -> Target:
+    """Build an engine from the ONNX of that precision (profile 1..max_batch) and run it with TrtRunner."""
+    reason = engine_skip_reason(backend, device)
+    if reason:
+        raise Skip(reason)
+    if precision not in bench.onnx:
+        raise Skip(f"{backend} {precision}: no ONNX {precision} file to build from")
+    from kitpose.export.build_engine import build_engine
+    from kitpose.runtime.trt_runner import TrtRunner
+
+    engine = work_dir / f"model_{precision}_{backend}.engine"
+    opt = min(8, max_batch)
+    try:
+        build_engine(bench.onnx[precision], engine, backend="tensorrt" if backend == "trt" else "tensorrt_rtx",
+                     batch=(1, opt, max_batch))
+        runner = TrtRunner(engine)
+    except Exception as err:  # noqa: BLE001 - builder/runtime errors are reported as the reason
+        raise Skip(f"{backend} {precision}: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
+    return Target(backend, precision, device, lambda b: b, runner, {"io": "host", "engine": engine.name},
+                  runner.close)
+
+
+def make_target(bench: BenchModel, backend: str, precision: str, device: str, threads: int,
+                max_batch: int, work_dir: Path) -> Target:
+    """The Target for one backend/precision; raises Skip with the reason when it cannot run."""
+    if backend in ("torch", "torch-compile"):
+        return torch_target(bench, precision, device, compiled=backend == "torch-compile")
+    if backend == "ort":
+        return ort_target(bench, precision, device, threads)
+    if backend in ("trt", "trt-rtx"):
+        return engine_target(bench, backend, precision, device, max_batch, work_dir)
+    raise ValueError(f"backend {backend!r}: expected one of {', '.join(ALL_BACKENDS)}")

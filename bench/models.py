@@ -1,0 +1,86 @@
+"""The model under test: a --model spec as a PyTorch model, its ONNX variants, and its weights' origin."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PRESET = "kitpose-w8-128"  # the embedded default model's shape
+
+
+@dataclass
+class BenchModel:
+    """A loaded model plus what the rows say about it."""
+
+    spec: str                     # the --model argument
+    model: Any                    # nn.Module in eval mode
+    weights: str                  # "trained", "random" or "checkpoint"
+    note: str = ""                # e.g. why the default fell back to random weights
+    onnx: dict[str, Path] = field(default_factory=dict)  # precision -> exported file
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(int(v) for v in self.model.config.input_size)
+
+
+def load_bench_model(spec: str, seed: int = 0) -> BenchModel:
+    """'default', a preset name (seeded random weights) or a kitpose checkpoint.
+
+    The embedded default falls back to the kitpose-w8-128 preset with random weights while its
+    trained asset is absent; speed does not depend on weights, and `note` says so.
+    """
+    import torch
+
+    import kitpose.models as models
+
+    torch.manual_seed(seed)  # random presets are the same model in every run
+    if spec == "default":
+        if models.DEFAULT_CHECKPOINT.is_file():
+            return BenchModel(spec, models.load_model("default"), "trained")
+        note = f"embedded default {models.DEFAULT_CHECKPOINT} missing; {DEFAULT_PRESET} with random weights"
+        return BenchModel(spec, models.create_model(DEFAULT_PRESET).eval(), "random", note)
+    if spec in models.MODELS:
+        return BenchModel(spec, models.create_model(spec).eval(), "random")
+    if not Path(spec).is_file():
+        raise FileNotFoundError(f"--model {spec!r}: neither 'default', a preset "
+                                f"({', '.join(sorted(models.MODELS))}) nor a checkpoint file")
+    return BenchModel(spec, models.load_model(spec), "checkpoint")
+
+
+def export_onnx_variants(bench_model: BenchModel, out_dir: Path, precisions: list[str],
+                         dataset: str = "ap10k") -> dict[str, str]:
+    """Export fp32 ONNX and the requested fp16/int8 variants with kitpose.export into out_dir.
+
+    Fills `bench_model.onnx`; returns precision -> reason for each variant that could not be made
+    (e.g. ModelOpt missing), which the report lists instead of a row.
+    """
+    from dataclasses import replace
+
+    from kitpose.export.cli import export_variants
+    from kitpose.export.config import ExportConfig
+    from kitpose.export.manifest import run_stage
+    from kitpose.export.precision import convert_precision
+
+    cfg = ExportConfig(dataset=dataset, model_name=_slug(bench_model.spec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exporter notices
+        fp32 = export_variants(bench_model.model, out_dir, ["fp32"], cfg)["fp32"]
+    bench_model.onnx["fp32"] = fp32
+    skipped = {}
+    for precision in (p for p in precisions if p != "fp32"):
+        dst = out_dir / f"model_{precision}.onnx"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # quantiser notices
+                bench_model.onnx[precision] = run_stage(
+                    f"precision_{precision}", convert_precision, fp32, dst,
+                    replace(cfg, precision=precision), out_dir / "manifest.json")
+        except (ImportError, RuntimeError, ValueError) as err:
+            skipped[precision] = f"ONNX {precision} export failed: {str(err).splitlines()[0][:200]}"
+    return skipped
+
+
+def _slug(spec: str) -> str:
+    """A file-name-safe model name ('runs/x/best.pt' -> 'best')."""
+    return Path(spec).stem if Path(spec).suffix else spec
