@@ -131,7 +131,7 @@ def _errors_as_input_errors(fn):
               help="COCO keypoints JSON for int8 calibration (default: synthetic crops).")
 @click.option("--calib-images", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Image folder of --calib.")
-@click.option("--calib-samples", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--calib-samples", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--dataset", default="ap10k", show_default=True,
               help="Keypoint metadata written into the ONNX (kitpose.data.metadata.DATASETS key).")
 @click.option("--opset", default=17, show_default=True, type=click.IntRange(min=17))

@@ -32,7 +32,7 @@ class ExportConfig:
     fp32_op_types: tuple[str, ...] = ("LayerNormalization", "Softmax", "ReduceMean", "Pow", "Sqrt",
                                       "Erf")  # fp16 pass keeps these in fp32
     int8_tool: str = "modelopt"        # NVIDIA ModelOpt (onnxruntime quantize_static failed here)
-    calib_samples: int = 8             # synthetic calibration images when none are given
+    calib_samples: int = 32            # synthetic animal crops when no calibration images are given
     calib_seed: int = 0
     # --- engine stage
     backend: str = "auto"              # "auto", "tensorrt", "tensorrt_rtx"
