@@ -198,7 +198,7 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
     with _step("4/6 torch-free pipeline on the video (ONNX Runtime)"):
         stats = _run_pipeline(onnx, video, boxes, out)
         error = _keypoint_error(truth, out / "poses.jsonl")
-        print(f"   {stats.frames} frames, {stats.instances} animals, {len(stats.errors)} skipped, "
+        print(f"   {stats.frames} frames, {stats.instances} animals, {stats.skipped} skipped, "
               f"{stats.fps:.1f} fps; mean keypoint error {error:.2f} px (visible joints vs ground truth)")
         print(f"   {out / 'demo.mp4'}, {out / 'poses.jsonl'}")
     with _step(f"5/6 parity PyTorch vs ONNX Runtime ({parity_images} held-out synthetic images)"):

@@ -95,5 +95,5 @@ def infer_cmd(source, model, backend, device, boxes, detector, detect_every, cla
         stats = run_loop(frames, estimator, provider, sinks, max_frames)
     lat = sorted(stats.latencies_ms)
     p50 = lat[len(lat) // 2] if lat else 0.0
-    click.echo(f"{stats.frames} frame(s), {stats.instances} instance(s), {len(stats.errors)} skipped; "
+    click.echo(f"{stats.frames} frame(s), {stats.instances} instance(s), {stats.skipped} skipped; "
                f"{stats.fps:.1f} fps, p50 latency {p50:.1f} ms" + (f"; results in {out}" if out else ""))

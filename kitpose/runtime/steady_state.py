@@ -92,8 +92,8 @@ def main(argv=None) -> dict:
 
 
 def _write_row(args, model: Path, stats, samples: list[tuple[int, float]], argv=None) -> dict:
-    lat = np.asarray(stats.latencies_ms[args.warmup:])
-    proc = np.asarray(stats.process_ms[args.warmup:])
+    lat = np.asarray(stats.latencies_ms)[-args.frames:]  # the frames after warm-up (bounded window)
+    proc = np.asarray(stats.process_ms)[-args.frames:]
     first, last = samples[0][1], samples[-1][1]
     span = max(1, samples[-1][0] - samples[0][0])
     from kitpose.info import system_info
@@ -110,7 +110,7 @@ def _write_row(args, model: Path, stats, samples: list[tuple[int, float]], argv=
            "rss_growth_mib": round(last - first, 2),
            "rss_growth_percent": round(100 * (last - first) / first, 3),
            "rss_growth_kib_per_1000_frames": round((last - first) * 1024 * 1000 / span, 1),
-           "skipped": len(stats.errors), "system": system_info()}
+           "skipped": stats.skipped, "system": system_info()}
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "runtime_steady_state.jsonl").open("a") as f:
         f.write(json.dumps(row) + "\n")

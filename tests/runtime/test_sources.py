@@ -5,7 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from kitpose.runtime.sources import CaptureSource, ImageFiles, decode_image_bytes, open_source
+from kitpose.runtime.pipeline import Poses
+from kitpose.runtime.sources import CaptureSource, Frame, ImageFiles, decode_image_bytes, open_source
+from kitpose.runtime.tracker import FixedBoxes
 
 
 class FakeCapture:
@@ -157,3 +159,21 @@ def test_capture_errors_are_reported_not_fatal():
     assert [int(f.image[0, 0, 0]) for f in frames if f.image is not None] == [1, 2, 3]
     errors = " | ".join(f.error for f in frames if f.image is None)
     assert "read error (corrupt packet)" in errors and "capture error (device busy)" in errors
+
+
+def test_loop_records_are_bounded_for_long_runs(monkeypatch):
+    """A loop that runs for days keeps the most recent timings and messages only; counts stay exact."""
+    import kitpose.runtime.loop as loop
+
+    monkeypatch.setattr(loop, "STATS_WINDOW", 5)
+    trims = []
+    monkeypatch.setattr(loop, "heap_trimmer", lambda: lambda: trims.append(1))
+    monkeypatch.setattr(loop, "TRIM_EVERY", 4)
+    frames = [Frame(i, f"f{i}", None if i % 3 == 0 else np.zeros((8, 8, 3), np.uint8),
+                    "bad" if i % 3 == 0 else None, 0.0) for i in range(30)]
+    est = lambda image, boxes: Poses(np.zeros((0, 17, 3)), np.zeros((0, 4)))  # noqa: E731
+    est.metadata = None
+    stats = loop.run_loop(frames, est, FixedBoxes(default=np.zeros((0, 4))))
+    assert (stats.frames, stats.skipped) == (20, 10)
+    assert len(stats.latencies_ms) == len(stats.process_ms) == len(stats.errors) == 5
+    assert len(trims) == 20 // 4
