@@ -45,7 +45,8 @@ def _coco_ids(boxes: str | None) -> dict[str, int]:
     return {img["file_name"]: img["id"] for img in data.get("images", [])} if isinstance(data, dict) else {}
 
 
-def _sinks(out: Path | None, show: bool, image_set: bool, boxes: str | None, fps: float) -> Sinks:
+def _sinks(out: Path | None, show: bool, image_set: bool, boxes: str | None, fps: float,
+           segment_frames: int) -> Sinks:
     sinks = Sinks()
     if show:
         if not display_available():
@@ -53,7 +54,8 @@ def _sinks(out: Path | None, show: bool, image_set: bool, boxes: str | None, fps
         sinks.window = Window()
     if out is not None:
         sinks.jsonl = JsonlSink(out / "poses.jsonl")
-        sinks.video = ImageDirSink(out / "overlays") if image_set else VideoSink(out / "overlay.mp4", fps)
+        sinks.video = ImageDirSink(out / "overlays") if image_set else VideoSink(
+            out / "overlay.mp4", fps, segment_frames or None)
         if image_set:
             sinks.coco = CocoResults(out / "coco_results.json", _coco_ids(boxes))
     return sinks
@@ -77,8 +79,10 @@ def _sinks(out: Path | None, show: bool, image_set: bool, boxes: str | None, fps
 @click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
 @click.option("--fps", default=15.0, show_default=True, help="Frame rate of overlay.mp4.")
 @click.option("--retries", default=5, show_default=True, help="Reconnect attempts for streams.")
+@click.option("--segment-frames", default=9000, show_default=True, type=click.IntRange(min=0),
+              help="Frames per overlay file (overlay.mp4, overlay_001.mp4, ...); 0: one file.")
 def infer_cmd(source, model, backend, device, boxes, detector, detect_every, classes, flip_test, out,
-              show, max_frames, fps, retries):
+              show, max_frames, fps, retries, segment_frames):
     """Estimate poses in SOURCE: image, folder, video, camera index, RTSP/HTTP URL or GStreamer pipeline."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
@@ -90,7 +94,7 @@ def infer_cmd(source, model, backend, device, boxes, detector, detect_every, cla
         estimator = PoseEstimator.from_file(resolve_model(model), backend, device, flip_test=flip_test)
     except (FileNotFoundError, ValueError, ImportError, ModelFileError) as err:
         raise click.BadParameter(str(err), param_hint="--model") from None
-    sinks = _sinks(out, show, isinstance(frames, ImageFiles), boxes, fps)
+    sinks = _sinks(out, show, isinstance(frames, ImageFiles), boxes, fps, segment_frames)
     with estimator:
         stats = run_loop(frames, estimator, provider, sinks, max_frames)
     lat = sorted(stats.latencies_ms)

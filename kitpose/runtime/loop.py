@@ -8,6 +8,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kitpose.runtime.outputs import CocoResults, ImageDirSink, JsonlSink, VideoSink, Window, render
 from kitpose.runtime.pipeline import PoseEstimator
 
@@ -17,9 +19,33 @@ log = logging.getLogger("kitpose.runtime")
 # thread all allocating, glibc's arenas kept ~4% more resident memory after 10,000 frames without it
 # (+0.6% with it; measured in session 2, bench/results/runtime_steady_state.jsonl).
 TRIM_EVERY = 250
-# Per-frame timings kept for percentiles: the most recent frames only, so a loop that runs for days
-# keeps a bounded record (as are the skipped-frame messages).
+# Per-frame timings kept for percentiles: the most recent frames only, in arrays allocated up front,
+# so a loop that runs for days keeps a fixed-size record (skipped-frame messages are bounded too).
 STATS_WINDOW = 10_000
+
+
+class RingBuffer:
+    """The last `size` floats appended, in a preallocated array (a long run allocates nothing)."""
+
+    def __init__(self, size: int):
+        self.data, self.count = np.zeros(size, np.float64), 0
+
+    def append(self, value: float) -> None:
+        self.data[self.count % len(self.data)] = value
+        self.count += 1
+
+    def values(self) -> np.ndarray:
+        """(min(count, size),) oldest first."""
+        if self.count <= len(self.data):
+            return self.data[:self.count].copy()
+        cut = self.count % len(self.data)
+        return np.concatenate([self.data[cut:], self.data[:cut]])
+
+    def __len__(self) -> int:
+        return min(self.count, len(self.data))
+
+    def __iter__(self):
+        return iter(self.values().tolist())
 
 
 def heap_trimmer():
@@ -52,8 +78,8 @@ class LoopStats:
     instances: int = 0
     skipped: int = 0
     errors: deque[str] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))  # capture -> written
-    process_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))    # boxes + estimation
+    latencies_ms: RingBuffer = field(default_factory=lambda: RingBuffer(STATS_WINDOW))  # capture -> written
+    process_ms: RingBuffer = field(default_factory=lambda: RingBuffer(STATS_WINDOW))    # boxes + estimation
     seconds: float = 0.0
 
     @property

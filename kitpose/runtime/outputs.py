@@ -26,30 +26,55 @@ def render(image: np.ndarray, poses: Poses, meta: ModelMetadata, stats: list[str
 
 
 class VideoSink:
-    """mp4 (mp4v) writer opened on the first frame, so the size comes from the frames."""
+    """mp4 (mp4v) writer opened on the first frame, so the size comes from the frames.
 
-    def __init__(self, path: str | Path, fps: float = 15.0):
-        self.path, self.fps, self.writer = Path(path), float(fps), None
-        self.frames = 0
+    A live loop runs for days, and an mp4 muxer keeps every frame's index entry in memory until
+    the file is closed (~0.25 MiB per 1,000 frames here), so the recording is split into segments
+    of `segment_frames`: overlay.mp4, overlay_001.mp4, overlay_002.mp4, ...
+    """
+
+    def __init__(self, path: str | Path, fps: float = 15.0, segment_frames: int | None = 9000):
+        """Args:
+            path: first segment's file; later ones get _001, _002 ... before the suffix.
+            fps: frame rate written into the files.
+            segment_frames: frames per file (default 9000 = 10 min at 15 fps); None: one file.
+        """
+        if segment_frames is not None and segment_frames < 1:
+            raise ValueError(f"VideoSink segment_frames must be >= 1 or None, got {segment_frames}")
+        self.path, self.fps, self.segment_frames = Path(path), float(fps), segment_frames
+        self.writer, self.size, self.frames, self.paths = None, None, 0, []
 
     def write(self, image: np.ndarray, name: str = "") -> None:
         """Append one BGR frame; frames of another size are resized to the first one's."""
         h, w = image.shape[:2]
-        if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self.writer.isOpened():
-                raise RuntimeError(f"{self.path}: OpenCV cannot write mp4v video here (FFMPEG backend "
-                                   f"missing?); drop --out video output or install opencv-python")
+        if self.size is None:
             self.size = (w, h)
+        if self.writer is not None and self.segment_frames and self.frames % self.segment_frames == 0:
+            self.writer.release()
+            self.writer = None
+        if self.writer is None:
+            self.writer = self._open(len(self.paths))
         if (w, h) != self.size:
             image = cv2.resize(image, self.size)
         self.writer.write(image)
         self.frames += 1
 
+    def _open(self, segment: int):
+        """A writer for segment number `segment` (0: `path` itself)."""
+        path = self.path if segment == 0 else self.path.with_name(
+            f"{self.path.stem}_{segment:03d}{self.path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+        if not writer.isOpened():
+            raise RuntimeError(f"{path}: OpenCV cannot write mp4v video here (FFMPEG backend "
+                               f"missing?); drop --out video output or install opencv-python")
+        self.paths.append(path)
+        return writer
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.release()
+            self.writer = None
 
 
 class ImageDirSink:

@@ -92,8 +92,8 @@ def main(argv=None) -> dict:
 
 
 def _write_row(args, model: Path, stats, samples: list[tuple[int, float]], argv=None) -> dict:
-    lat = np.asarray(stats.latencies_ms)[-args.frames:]  # the frames after warm-up (bounded window)
-    proc = np.asarray(stats.process_ms)[-args.frames:]
+    lat = stats.latencies_ms.values()[-args.frames:]  # the frames after warm-up (bounded window)
+    proc = stats.process_ms.values()[-args.frames:]
     first, last = samples[0][1], samples[-1][1]
     span = max(1, samples[-1][0] - samples[0][0])
     from kitpose.info import system_info

@@ -177,3 +177,14 @@ def test_loop_records_are_bounded_for_long_runs(monkeypatch):
     assert (stats.frames, stats.skipped) == (20, 10)
     assert len(stats.latencies_ms) == len(stats.process_ms) == len(stats.errors) == 5
     assert len(trims) == 20 // 4
+
+
+def test_ring_buffer_keeps_the_last_values_in_order():
+    from kitpose.runtime.loop import RingBuffer
+
+    ring = RingBuffer(3)
+    assert len(ring) == 0 and list(ring) == []
+    for v in range(5):
+        ring.append(float(v))
+    assert len(ring) == 3 and list(ring) == [2.0, 3.0, 4.0]
+    assert ring.values().tolist() == [2.0, 3.0, 4.0]

@@ -42,3 +42,19 @@ def test_video_boxes_and_max_frames(small_onnx, video, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "poses.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(len(r["instances"]) == 1 for r in rows)
     assert "3 frame(s), 3 instance(s)" in result.output
+
+
+def test_video_sink_splits_long_recordings_into_segments(tmp_path):
+    import numpy as np
+
+    from kitpose.runtime.outputs import VideoSink
+
+    sink = VideoSink(tmp_path / "overlay.mp4", segment_frames=4)
+    for i in range(10):
+        sink.write(np.full((32, 48, 3), i * 20, np.uint8))
+    sink.close()
+    assert [p.name for p in sink.paths] == ["overlay.mp4", "overlay_001.mp4", "overlay_002.mp4"]
+    counts = [int(cv2.VideoCapture(str(p)).get(cv2.CAP_PROP_FRAME_COUNT)) for p in sink.paths]
+    assert counts == [4, 4, 2] and sink.frames == 10
+    with pytest.raises(ValueError, match="segment_frames"):
+        VideoSink(tmp_path / "x.mp4", segment_frames=0)
