@@ -1,5 +1,8 @@
 """TensorRT engine backend (TensorRT 10 API, also TensorRT-RTX): device memory and a stream from
-cuda-python, I/O by tensor name, buffers allocated once per batch bucket, asynchronous execution.
+cuda-python, I/O by tensor name, buffers allocated once per batch bucket, asynchronous execution,
+and optionally one CUDA graph per bucket (`cuda_graphs=True`: each bucket gets its own execution
+context with its shape fixed, one plain enqueue to settle TensorRT's lazy work, then a captured
+enqueue that later calls replay with a single cudaGraphLaunch; inputs are padded up to the bucket).
 
 Kept thin on purpose: it has not been run on our CPU build machines (no GPU there); only the
 import errors are tested. Importable only when `tensorrt` (or `tensorrt_rtx`) and cuda-python are.
@@ -53,15 +56,19 @@ class _Bucket:
 
     size: int
     tensors: dict[str, tuple[int, tuple[int, ...], Any]] = field(default_factory=dict)
+    context: Any = None  # its own execution context (CUDA-graph mode)
+    graph_exec: Any = None  # instantiated CUDA graph of one enqueue at `size` (CUDA-graph mode)
 
 
 class TrtRunner(RunnerBase):
     """A serialized engine with input "input" (B, 3, h, w) and output "heatmaps" (B, K, H, W)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, cuda_graphs: bool = False):
         """Args:
             path: engine file; `<engine>.json` (or the ONNX it names) supplies the metadata.
+            cuda_graphs: replay one captured CUDA graph per batch bucket.
         """
+        self.cuda_graphs = bool(cuda_graphs)
         self.trt, self.cudart = import_trt_and_cuda()
         self.path = Path(path)
         self.metadata = read_model_metadata(self.path)
@@ -88,16 +95,40 @@ class TrtRunner(RunnerBase):
 
     def _allocate(self, size: int) -> _Bucket:
         bucket = _Bucket(size)
-        self.context.set_input_shape(INPUT_NAME, (size, 3, *self.metadata.input_size))
+        context = self.engine.create_execution_context() if self.cuda_graphs else self.context
+        context.set_input_shape(INPUT_NAME, (size, 3, *self.metadata.input_size))
         for name in self.names:
-            shape = tuple(int(s) for s in self.context.get_tensor_shape(name))
+            shape = tuple(int(s) for s in context.get_tensor_shape(name))
             dtype = np.dtype(self.trt.nptype(self.engine.get_tensor_dtype(name)))
             ptr = _ok(self.cudart.cudaMalloc(int(np.prod(shape)) * dtype.itemsize))
             bucket.tensors[name] = (int(ptr), shape, dtype)
+            if self.cuda_graphs:
+                context.set_tensor_address(name, int(ptr))
+        if self.cuda_graphs:
+            bucket.context = context
+            bucket.graph_exec = self._capture(context)
         return bucket
 
+    def _capture(self, context: Any) -> Any:
+        """Instantiated CUDA graph of one enqueue of `context` on the runner's stream."""
+        cudart = self.cudart
+        if not context.execute_async_v3(int(self.stream)):  # settles lazy allocations first
+            raise RuntimeError(f"{self.path}: execute_async_v3 failed before graph capture")
+        _ok(cudart.cudaStreamSynchronize(self.stream))
+        mode = cudart.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
+        _ok(cudart.cudaStreamBeginCapture(self.stream, mode))
+        enqueued = context.execute_async_v3(int(self.stream))
+        graph = _ok(cudart.cudaStreamEndCapture(self.stream))
+        if not enqueued:
+            raise RuntimeError(f"{self.path}: execute_async_v3 failed during graph capture")
+        return _ok(cudart.cudaGraphInstantiate(graph, 0))
+
     def execute(self, bucket: _Bucket, batch: int) -> None:
-        """Enqueue the engine on `self.stream` for the first `batch` rows of the bucket's buffers."""
+        """Enqueue the engine on `self.stream` for the first `batch` rows of the bucket's buffers
+        (CUDA-graph mode: replay the bucket's graph, which computes all `bucket.size` rows)."""
+        if bucket.graph_exec is not None:
+            _ok(self.cudart.cudaGraphLaunch(bucket.graph_exec, self.stream))
+            return
         self.context.set_input_shape(INPUT_NAME, (batch, 3, *self.metadata.input_size))
         for name, (ptr, _, _) in bucket.tensors.items():
             self.context.set_tensor_address(name, ptr)
@@ -126,6 +157,8 @@ class TrtRunner(RunnerBase):
 
     def close(self) -> None:
         for bucket in self._buckets.values():
+            if bucket.graph_exec is not None:
+                self.cudart.cudaGraphExecDestroy(bucket.graph_exec)
             for ptr, _, _ in bucket.tensors.values():
                 self.cudart.cudaFree(ptr)
         self._buckets.clear()
