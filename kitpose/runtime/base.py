@@ -39,13 +39,15 @@ def check_inputs(inputs: np.ndarray, input_size: tuple[int, int], where: str) ->
     return np.ascontiguousarray(inputs, dtype=np.float32)
 
 
-def open_runner(model: str | Path, backend: str = "auto", device: str = "cpu"):
+def open_runner(model: str | Path, backend: str = "auto", device: str = "cpu",
+                cuda_graphs: bool = False):
     """Open a backend for a model file.
 
     Args:
         model: `.onnx` file (ONNX Runtime) or engine file (TensorRT; `.engine`, `.plan`, `.trt`).
         backend: "auto" (by suffix), "ort", "trt".
         device: "cpu" or "cuda"; for ORT "cuda" asks for the TensorRT/CUDA execution providers.
+        cuda_graphs: engines only: replay one CUDA graph per batch bucket.
     Returns:
         A Runner.
     """
@@ -59,6 +61,6 @@ def open_runner(model: str | Path, backend: str = "auto", device: str = "cpu"):
     if backend == "trt":
         from kitpose.runtime.trt_runner import TrtRunner
 
-        return TrtRunner(path)
+        return TrtRunner(path, cuda_graphs=cuda_graphs)
     raise ValueError(f"backend must be 'auto', 'ort' or 'trt', got {backend!r} (PyTorch models: "
                      f"kitpose.runtime.torch_runner.TorchRunner)")

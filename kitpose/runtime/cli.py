@@ -79,10 +79,11 @@ def _sinks(out: Path | None, show: bool, image_set: bool, boxes: str | None, fps
 @click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
 @click.option("--fps", default=15.0, show_default=True, help="Frame rate of overlay.mp4.")
 @click.option("--retries", default=5, show_default=True, help="Reconnect attempts for streams.")
+@click.option("--cuda-graphs", is_flag=True, help="Engines: replay one CUDA graph per batch bucket.")
 @click.option("--segment-frames", default=9000, show_default=True, type=click.IntRange(min=0),
               help="Frames per overlay file (overlay.mp4, overlay_001.mp4, ...); 0: one file.")
 def infer_cmd(source, model, backend, device, boxes, detector, detect_every, classes, flip_test, out,
-              show, max_frames, fps, retries, segment_frames):
+              show, max_frames, fps, retries, cuda_graphs, segment_frames):
     """Estimate poses in SOURCE: image, folder, video, camera index, RTSP/HTTP URL or GStreamer pipeline."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
@@ -91,7 +92,8 @@ def infer_cmd(source, model, backend, device, boxes, detector, detect_every, cla
         raise click.BadParameter(str(err), param_hint="SOURCE") from None
     provider = _box_provider(boxes, detector, detect_every, classes, device)
     try:
-        estimator = PoseEstimator.from_file(resolve_model(model), backend, device, flip_test=flip_test)
+        estimator = PoseEstimator.from_file(resolve_model(model), backend, device, cuda_graphs,
+                                            flip_test=flip_test)
     except (FileNotFoundError, ValueError, ImportError, ModelFileError) as err:
         raise click.BadParameter(str(err), param_hint="--model") from None
     sinks = _sinks(out, show, isinstance(frames, ImageFiles), boxes, fps, segment_frames)

@@ -69,10 +69,10 @@ class PoseEstimator:
             self.max_batch = min(self.max_batch, runner.max_batch)
 
     @classmethod
-    def from_file(cls, model: str | Path, backend: str = "auto", device: str = "cpu", **kwargs
-                  ) -> "PoseEstimator":
+    def from_file(cls, model: str | Path, backend: str = "auto", device: str = "cpu",
+                  cuda_graphs: bool = False, **kwargs) -> "PoseEstimator":
         """Open `model` (.onnx or engine) with `open_runner` and use its metadata."""
-        runner = open_runner(model, backend, device)
+        runner = open_runner(model, backend, device, cuda_graphs)
         gpu_crops = device == "cuda" and hasattr(runner, "bucket")  # engines: crops on the GPU too
         return cls(runner, runner.metadata, device="cuda" if gpu_crops else "cpu", **kwargs)
 

@@ -140,10 +140,10 @@ def fake_trt(monkeypatch, small_onnx, tmp_path):
 
 @pytest.mark.parametrize("graphs", [False, True], ids=["plain", "cuda-graphs"])
 def test_buckets_give_each_row_its_own_result(fake_trt, graphs):
-    from kitpose.runtime.trt_runner import TrtRunner
+    from kitpose.runtime.base import open_runner
 
     fake, engine = fake_trt
-    runner = TrtRunner(engine, cuda_graphs=graphs)
+    runner = open_runner(engine, cuda_graphs=graphs)  # the path `kitpose infer --cuda-graphs` takes
     x = np.random.default_rng(0).standard_normal((11, 3, 128, 128)).astype(np.float32)
     for rows in (3, 3, 1, 11):  # buckets 4, 4 again, 1, then 8 + 4 (max batch 8)
         out = runner(x[:rows])
