@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from kitpose.data.quadruped import draw_animal, sample_animal
-from kitpose.data.synthetic import background
+from kitpose.data.synthetic import background, mask_box
 
 
 def synthetic_frame(count: int, size: tuple[int, int] = (720, 1280), seed: int = 0
@@ -35,10 +35,10 @@ def synthetic_frame(count: int, size: tuple[int, int] = (720, 1280), seed: int =
         center = ((c + 0.5) * cell_w, (r + 0.5) * cell_h)
         animal = sample_animal(rng, size, length=0.55 * min(cell_h, cell_w), center=center)
         _, mask = draw_animal(img, animal, phase=float(rng.uniform(0, 2 * np.pi)))
-        ys, xs = np.nonzero(mask)
-        if len(xs) == 0:  # drawn entirely outside (cannot happen for a cell centre; kept explicit)
+        box = mask_box(mask)
+        if box is None:  # drawn entirely outside (cannot happen for a cell centre; kept explicit)
             raise RuntimeError(f"animal {i} of {count} fell outside the {size} frame")
-        boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+        boxes.append(box)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise RuntimeError("JPEG encoding of the synthetic frame failed")

@@ -36,18 +36,14 @@ def synthetic_crops(input_size: tuple[int, int], count: int, seed: int) -> np.nd
         (count, 3, h, w) float32.
     """
     from kitpose.data.dataset import normalize, warp_crop
-    from kitpose.data.synthetic import render_image
+    from kitpose.data.synthetic import mask_box, render_image
     from kitpose.data.transforms import box_to_center_scale
 
     crops, index = [], 0
     aspect = input_size[1] / input_size[0]
     while len(crops) < count:
         image, animals = render_image(seed, index, size=(256, 256))  # BGR, [(kp, vis, mask)]
-        for _, _, mask in animals:
-            ys, xs = np.nonzero(mask)
-            if len(xs) == 0:
-                continue
-            box = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        for box in filter(None, (mask_box(mask) for _, _, mask in animals)):
             center, scale = box_to_center_scale(box, aspect)
             crops.append(normalize(warp_crop(image[:, :, ::-1], center, scale, 0.0, input_size)))
         index += 1

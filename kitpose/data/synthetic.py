@@ -79,6 +79,14 @@ def _visibility(kp, covered, size) -> np.ndarray:
     return vis
 
 
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x, y, w, h) pixel box around a drawn animal's mask, or None when nothing of it is drawn."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
 def _annotation(kp, vis, mask, ann_id: int, image_id: int):
     """COCO annotation dict, or None when the animal left the image entirely."""
     ys, xs = np.nonzero(mask)
