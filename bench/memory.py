@@ -29,6 +29,12 @@ def reset_peak_rss() -> str:
         return "process"
 
 
+def rss_mib() -> float | None:
+    """Host resident set size now, in MiB (None where /proc is absent)."""
+    kib = _status_kib("VmRSS")
+    return None if kib is None else kib / 1024.0
+
+
 def peak_rss_mib() -> float | None:
     """Host resident-set high-water mark in MiB (None where /proc is absent)."""
     kib = _status_kib("VmHWM")

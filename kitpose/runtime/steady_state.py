@@ -22,11 +22,13 @@ from kitpose.runtime.tracker import FixedBoxes
 
 
 def rss_mib() -> float:
-    """Resident set size of this process in MiB (from /proc/self/status, Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError("VmRSS missing from /proc/self/status (not Linux?)")
+    """Resident set size of this process in MiB (Linux /proc; kitpose.bench.memory reads it)."""
+    from kitpose.bench.memory import rss_mib as read_rss
+
+    value = read_rss()
+    if value is None:
+        raise RuntimeError("VmRSS missing from /proc/self/status (not Linux?)")
+    return value
 
 
 class CyclingCapture:
