@@ -103,6 +103,14 @@ def export_variants(model: Any, out_dir: Path, precisions: list[str], cfg: Expor
     return written
 
 
+def _model_options(fn):
+    """--model and --official-config, as export and parity take them (see `_load_model`)."""
+    fn = click.option("--official-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                      default=None, help="Official KITPose experiment YAML when --model is an official .pth."
+                      )(fn)
+    return click.option("--model", "model_spec", default="default", show_default=True, help=MODEL_HELP)(fn)
+
+
 def _errors_as_input_errors(fn):
     """Turn the stages' file/config errors into InputError (exit 2) with their message."""
 
@@ -121,9 +129,7 @@ def _errors_as_input_errors(fn):
 
 
 @click.command("export")
-@click.option("--model", "model_spec", default="default", show_default=True, help=MODEL_HELP)
-@click.option("--official-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Official KITPose experiment YAML when --model is an official .pth.")
+@_model_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: model.onnx, model_<precision>.onnx, manifest.json.")
 @click.option("--precision", default="fp32", show_default=True, help="Comma-separated: fp32,fp16,int8.")
@@ -193,9 +199,7 @@ def build_cmd(onnx_path: Path, out_path: Path, backend: str, batch: str, compute
 
 
 @click.command("parity")
-@click.option("--model", "model_spec", default="default", show_default=True, help=MODEL_HELP)
-@click.option("--official-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Official KITPose experiment YAML when --model is an official .pth.")
+@_model_options
 @click.option("--onnx", "onnx_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Exported ONNX (repeat for fp32/fp16/int8; precision read from its metadata).")
 @click.option("--engine", "engines", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
