@@ -249,3 +249,19 @@ def test_compiled_twin_matches_the_reference(device):
         want_xy, want_score = dark_decode(t, backend="reference")
         torch.testing.assert_close(got_xy, want_xy, rtol=0, atol=TOLERANCES["dark_twin_px"])
         torch.testing.assert_close(got_score, want_score, rtol=0, atol=0)
+
+
+def test_cpu_twin_threaded_batch_equals_its_single_thread_slices():
+    """A batch above the threading threshold (2^22 map entries, csrc/dark/dark_cpu.cpp) runs on the
+    OpenMP team; small slices stay on the calling thread. Every map is decoded alone, so they agree
+    bit for bit."""
+    if "cpu" not in available_backends("dark_decode"):
+        pytest.skip("the compiled dark_decode for cpu is not built (kitpose._C)")
+    rng = np.random.default_rng(11)
+    maps = rng.standard_normal((64, 17, 64, 64)).astype(np.float32)  # 4.46 M entries
+    maps[:, :, 20:40, 20:40] += 4.0  # a broad bump so the DARK step moves off the integer peaks
+    coords, scores = dark_decode(maps, backend="cpu")
+    for i in range(0, 64, 4):  # 4 x 17 x 64 x 64 = 0.28 M entries per slice: one thread
+        part_xy, part_score = dark_decode(maps[i:i + 4], backend="cpu")
+        np.testing.assert_array_equal(coords[i:i + 4], part_xy)
+        np.testing.assert_array_equal(scores[i:i + 4], part_score)
