@@ -52,20 +52,32 @@ def resolve_device(device: str) -> str:
 
 
 def run_suite(opts: Options) -> tuple[list[dict], list[str]]:
-    """Run the benches in opts.benches. Returns (validated rows, skip reasons)."""
+    """Load and export opts.model, then run the benches in opts.benches. Returns (rows, skip reasons)."""
     from kitpose.bench.models import export_onnx_variants, load_bench_model
-    from kitpose.bench.timing import pin_threads
 
-    started = time.gmtime()
-    pinned = pin_threads(opts.threads)
-    device = resolve_device(opts.device)
-    method = Method(opts.warmup, opts.repeat, opts.min_seconds, device, opts.threads, opts.rounds)
     bench = load_bench_model(opts.model)
     skips = [f"model weights: {bench.note}"] if bench.note else []
     onnx_dir = opts.work_dir / "onnx" / Path(opts.model).stem
     skips += [f"{p}: {why}" for p, why in export_onnx_variants(bench, onnx_dir, list(opts.precisions),
                                                                opts.dataset).items()]
+    rows, more = run_benches(bench, opts, onnx_dir)
+    return rows, list(dict.fromkeys(skips + more))  # once each
+
+
+def run_benches(bench, opts: Options, onnx_dir: Path) -> tuple[list[dict], list[str]]:
+    """The benches in opts.benches on an already exported BenchModel (bench.onnx holds its files).
+
+    Returns:
+        (rows stamped with the run id and machine record and validated, skip reasons).
+    """
+    from kitpose.bench.timing import pin_threads
+
+    started = time.gmtime()
+    pinned = pin_threads(opts.threads)
+    method = Method(opts.warmup, opts.repeat, opts.min_seconds, resolve_device(opts.device), opts.threads,
+                    opts.rounds)
     rows: list[dict] = []
+    skips: list[str] = []
     if "model" in opts.benches:
         from kitpose.bench.model_bench import run_model_bench
 
@@ -79,7 +91,7 @@ def run_suite(opts: Options) -> tuple[list[dict], list[str]]:
         rows, skips = rows + got, skips + why
     if "accuracy" in opts.benches:
         rows, skips = _accuracy(bench, opts, rows, skips)
-    return stamp(rows, bench, pinned, opts.threads, started), list(dict.fromkeys(skips))  # once each
+    return stamp(rows, bench, pinned, opts.threads, started), skips
 
 
 def _accuracy(bench, opts: Options, rows: list[dict], skips: list[str]) -> tuple[list[dict], list[str]]:

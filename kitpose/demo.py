@@ -8,8 +8,9 @@ Each step prints what it wrote and how long it took:
   4. the torch-free pipeline (ONNX Runtime, OpenCV crops, C++ DARK
      decode) on the video, boxes from the video's ground truth          OUT/demo.mp4, OUT/poses.jsonl
   5. parity report PyTorch vs ONNX Runtime on held-out synthetic images  OUT/parity.json
-  6. a short benchmark: the same frames through the PyTorch eager and
-     the ONNX Runtime pipelines                                          OUT/bench.jsonl, OUT/bench.md
+  6. a short benchmark (`kitpose bench`'s pipeline bench): the ONNX
+     Runtime and PyTorch eager pipelines on the same frames, in
+     interleaved rounds, with per-stage times                            OUT/bench.jsonl, OUT/bench.md
 """
 from __future__ import annotations
 
@@ -21,10 +22,6 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from kitpose.models import DEFAULT_CHECKPOINT, load_model
-
-# The architecture of the embedded default model (configs/default_synth.yaml).
-DEFAULT_PRESET = "kitpose-w8-128"
 VIDEO_SIZE = (360, 640)  # (h, w)
 
 
@@ -38,12 +35,13 @@ def _step(title: str) -> Iterator[None]:
 
 
 def _model(spec: str):
-    """The model for `spec`; the untrained default architecture if the asset is missing."""
-    if spec == "default" and not DEFAULT_CHECKPOINT.is_file():
-        print(f"note: no trained default model at {DEFAULT_CHECKPOINT}; running the "
-              f"{DEFAULT_PRESET} preset with RANDOM weights (keypoints are meaningless)")
-        spec = DEFAULT_PRESET
-    return load_model(spec)
+    """The BenchModel for `spec` (the default falls back to random weights while its asset is missing)."""
+    from kitpose.bench.models import load_bench_model
+
+    bench = load_bench_model(spec)
+    if bench.note:
+        print(f"note: {bench.note} (keypoints are meaningless)")
+    return bench
 
 
 def _video_boxes(sidecar: Path, video: Path) -> tuple[dict[str, np.ndarray], list]:
@@ -114,59 +112,29 @@ def _parity(model, onnx: Path, out: Path, num_images: int) -> dict:
     return report
 
 
-def _load_frames(video: Path, boxes: dict, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The first `count` frames of the video with their boxes, decoded once into memory."""
-    import cv2
+def _bench(bench, onnx: Path, out: Path, instances: tuple[int, ...], seconds: float) -> list[dict]:
+    """`kitpose bench`'s pipeline bench (ORT vs PyTorch eager) on frames holding `instances` animals.
 
-    cap, frames = cv2.VideoCapture(str(video)), []
-    while len(frames) < count:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append((image, boxes[f"{video.name}#{len(frames)}"]))
-    cap.release()
-    return frames
-
-
-def _bench(model, onnx: Path, video: Path, boxes: dict, out: Path, num_frames: int) -> list[dict]:
-    """Frames/s of the PyTorch-eager and the ONNX Runtime pipelines on the same frames and boxes.
-
-    Both use the same PoseEstimator (OpenCV crops, C++ DARK decode), so the ratio is the backend's.
+    Both pipelines share the crops and the C++ DARK decode, so their ratio is the backend's.
+    Appends the validated rows to OUT/bench.jsonl and writes the report to OUT/bench.md.
     """
-    from kitpose.bench.timing import append_rows, markdown_table, measure
-    from kitpose.info import system_info
-    from kitpose.runtime.ort_runner import OrtRunner
-    from kitpose.runtime.pipeline import PoseEstimator
-    from kitpose.runtime.torch_runner import TorchRunner
+    from kitpose.bench.report import markdown_report, pipeline_table
+    from kitpose.bench.suite import Options, run_benches
+    from kitpose.bench.timing import append_rows
 
-    frames = _load_frames(video, boxes, num_frames)
-    instances = sum(len(b) for _, b in frames)
-    ort = OrtRunner(onnx)
-    backends = {"torch-eager": TorchRunner(model), "onnxruntime-cpu": ort}
-    rows, system = [], system_info()
-    for name, runner in backends.items():
-        estimator = PoseEstimator(runner, ort.metadata)
-        timing = measure(lambda: [estimator(image, b) for image, b in frames], warmup=1, repeat=3)
-        fps = len(frames) / (timing["p50_ms"] / 1e3)
-        rows.append({"bench": "demo_pipeline", "backend": name, "precision": "fp32",
-                     "frames": len(frames), "instances": instances, "fps": round(fps, 2),
-                     "ms_per_frame": round(timing["p50_ms"] / len(frames), 2), **timing,
-                     "system": system})
-        estimator.close()
-    ratio = rows[1]["fps"] / rows[0]["fps"]
-    for row in rows:
-        row["speedup_vs_torch_eager"] = round(row["fps"] / rows[0]["fps"], 3)
+    bench.onnx["fp32"] = onnx
+    opts = Options(model=bench.spec, benches=("pipeline",), pipelines=("ort", "torch"), precisions=("fp32",),
+                   instances=instances, warmup=1, repeat=6, min_seconds=seconds, rounds=2)
+    rows, skips = run_benches(bench, opts, onnx.parent)
     append_rows(out / "bench.jsonl", rows)
-    table = markdown_table(rows, ["backend", "precision", "frames", "instances", "fps", "ms_per_frame",
-                                  "speedup_vs_torch_eager"])
-    (out / "bench.md").write_text(table + "\n")
-    print("\n".join(f"   {line}" for line in table.splitlines()))
-    print(f"   ONNX Runtime pipeline / PyTorch eager pipeline: {ratio:.2f}x")
+    (out / "bench.md").write_text(markdown_report(rows, skips))
+    print("\n".join(f"   {line}" for line in pipeline_table(rows).splitlines()))
     return rows
 
 
 def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: int = 45,
-             parity_images: int = 24, bench_frames: int = 20) -> dict:
+             parity_images: int = 24, bench_instances: tuple[int, ...] = (1, 4),
+             bench_seconds: float = 1.0) -> dict:
     """Run the six steps; returns the paths written and the headline numbers.
 
     Args:
@@ -174,7 +142,8 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
         out_dir: output folder.
         frames: length of the synthetic video.
         parity_images: held-out synthetic images of the parity report.
-        bench_frames: video frames timed per pipeline in the benchmark.
+        bench_instances: animals per frame in the benchmark's frames.
+        bench_seconds: least timed seconds per pipeline and animal count in the benchmark.
     """
     from kitpose.data.synthetic import generate_video
     from kitpose.export import ExportConfig
@@ -182,7 +151,8 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = _model(model_spec)
+    bench = _model(model_spec)
+    model = bench.model
     print(f"model: {model_spec} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M "
           f"parameters, input {tuple(model.config.input_size)})")
     with _step(f"1/6 synthetic video ({frames} frames, {VIDEO_SIZE[1]}x{VIDEO_SIZE[0]})"):
@@ -204,9 +174,9 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
     with _step(f"5/6 parity PyTorch vs ONNX Runtime ({parity_images} held-out synthetic images)"):
         report = _parity(model, onnx, out, parity_images)
         print(f"   {out / 'parity.json'}: {'PASS' if report['passed'] else 'FAIL'}")
-    bench_frames = min(bench_frames, stats.frames)
-    with _step(f"6/6 benchmark ({bench_frames} frames, same boxes, both pipelines)"):
-        rows = _bench(model, onnx, video, boxes, out, bench_frames)
+    with _step(f"6/6 benchmark (ORT vs PyTorch eager pipelines, {'/'.join(map(str, bench_instances))} "
+               f"animals per 1280x720 frame)"):
+        rows = _bench(bench, onnx, out, bench_instances, bench_seconds)
     return {"video": out / "demo.mp4", "poses": out / "poses.jsonl", "onnx": onnx, "engine": engine,
             "parity": out / "parity.json", "parity_passed": report["passed"], "bench": rows,
             "frames": stats.frames, "instances": stats.instances, "keypoint_error_px": error}

@@ -12,7 +12,8 @@ from kitpose.demo import run_demo
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    return out, run_demo("kitpose-w8-128", out, frames=6, parity_images=3, bench_frames=2)
+    return out, run_demo("kitpose-w8-128", out, frames=6, parity_images=3, bench_instances=(2,),
+                        bench_seconds=0.05)
 
 
 def test_demo_writes_overlay_video_and_poses(demo_run):
@@ -35,9 +36,12 @@ def test_demo_parity_report_and_bench_table(demo_run):
     assert report["passed"] == result["parity_passed"]
     assert report["rows"][1]["heatmap_max_abs"] <= 1e-4
     bench = [json.loads(line) for line in (out / "bench.jsonl").read_text().splitlines()]
-    assert {r["backend"] for r in bench} == {"torch-eager", "onnxruntime-cpu"}
-    assert all(r["fps"] > 0 and r["system"]["python"] for r in bench)
-    assert "onnxruntime-cpu" in (out / "bench.md").read_text()
+    assert [(r["bench"], r["backend"], r["instances"]) for r in bench] == [("pipeline", "ort", 2),
+                                                                            ("pipeline", "torch", 2)]
+    assert all(r["fps"] > 0 and r["system"]["python"] and r["stages"]["inference"]["p50_ms"] > 0
+               for r in bench)
+    assert [r["run_id"] for r in bench] == [r["run_id"] for r in result["bench"]]
+    assert "End-to-end pipeline" in (out / "bench.md").read_text()
 
 
 def test_demo_builds_an_rtx_engine_when_the_package_is_installed(demo_run):
