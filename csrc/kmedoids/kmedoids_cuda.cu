@@ -13,6 +13,7 @@ constexpr int kClusterThreads = 64;  // one thread per point (N <= 64)
 constexpr int kMeanThreads = 256;
 constexpr int kMaxN = static_cast<int>(kKMedoidsMaxPoints);
 constexpr int kMaxC = static_cast<int>(kKMedoidsMaxClusters);
+constexpr int64_t kMaxGridZ = 65535;  // CUDA's limit on gridDim.z
 
 // Upper-triangle tiles of the (N, N) Gram matrix of each instance; every entry sums over D in
 // ascending order, so results are deterministic.
@@ -119,19 +120,31 @@ __global__ void means_kernel(KMedoidsParams p, const float* __restrict__ x, cons
   means[(b * p.clusters + k) * d + e] = s * (1.0f / static_cast<float>(count));
 }
 
+// The three kernels for instances [0, q.batch) of the given pointers; q.batch <= kMaxGridZ.
+void launch_chunk(const KMedoidsParams& q, const float* x, int64_t* assign, int64_t* medoids, float* means,
+                  float* gram, cudaStream_t stream) {
+  const unsigned tiles = static_cast<unsigned>((q.points + kTile - 1) / kTile);
+  gram_kernel<<<dim3(tiles, tiles, static_cast<unsigned>(q.batch)), dim3(kTile, kTile), 0, stream>>>(q, x, gram);
+  cluster_kernel<<<static_cast<unsigned>(q.batch), kClusterThreads, 0, stream>>>(q, gram, assign, medoids);
+  const dim3 mean_grid(static_cast<unsigned>((q.dim + kMeanThreads - 1) / kMeanThreads),
+                       static_cast<unsigned>(q.clusters), static_cast<unsigned>(q.batch));
+  means_kernel<<<mean_grid, kMeanThreads, 0, stream>>>(q, x, assign, means);
+}
+
 }  // namespace
 
 cudaError_t kmedoids_cuda(const KMedoidsParams& p, const float* x, int64_t* assign, int64_t* medoids,
                           float* means, void* workspace, cudaStream_t stream) {
   kmedoids_check(p);
-  if (p.batch == 0) return cudaSuccess;
   float* gram = static_cast<float*>(workspace);
-  const unsigned tiles = static_cast<unsigned>((p.points + kTile - 1) / kTile);
-  gram_kernel<<<dim3(tiles, tiles, static_cast<unsigned>(p.batch)), dim3(kTile, kTile), 0, stream>>>(p, x, gram);
-  cluster_kernel<<<static_cast<unsigned>(p.batch), kClusterThreads, 0, stream>>>(p, gram, assign, medoids);
-  const dim3 mean_grid(static_cast<unsigned>((p.dim + kMeanThreads - 1) / kMeanThreads),
-                       static_cast<unsigned>(p.clusters), static_cast<unsigned>(p.batch));
-  means_kernel<<<mean_grid, kMeanThreads, 0, stream>>>(p, x, assign, means);
+  // gridDim.z (the instance axis of the Gram and mean grids) stops at 65535: larger batches are
+  // launched in chunks on the same stream, which still needs no host synchronisation.
+  for (int64_t b0 = 0; b0 < p.batch; b0 += kMaxGridZ) {
+    KMedoidsParams q = p;
+    q.batch = p.batch - b0 < kMaxGridZ ? p.batch - b0 : kMaxGridZ;
+    launch_chunk(q, x + b0 * p.points * p.dim, assign + b0 * p.points, medoids + b0 * p.clusters,
+                 means + b0 * p.clusters * p.dim, gram + b0 * p.points * p.points, stream);
+  }
   return cudaGetLastError();
 }
 

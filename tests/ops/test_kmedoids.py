@@ -310,3 +310,16 @@ def test_compiled_twin_matches_the_reference(device):
     got = [t.cpu() for t in kmedoids(torch.from_numpy(x).to(device), 4, backend=device)]
     want = kmedoids(x, 4, backend="reference")
     assert_same_partition(got[0], want[0], x, got[1], want[1])
+
+
+@pytest.mark.cuda
+def test_cuda_batches_beyond_the_grid_z_limit_equal_the_cpu_twin():
+    """70,000 instances: the CUDA launcher splits at 65,535 (gridDim.z); every instance, in both
+    chunks, must equal the CPU twin's answer, means included."""
+    from kitpose.ops import compiled
+
+    x = torch.from_numpy(random_points(3, (70_000, 5, 3)))
+    want = compiled.kmedoids_with_means(x, 2, 40, device="cpu")
+    got = compiled.kmedoids_with_means(x.cuda(), 2, 40, device="cuda")
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g.cpu(), w, rtol=0, atol=1e-6)
