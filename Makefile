@@ -43,15 +43,13 @@ test: setup serve-env
 demo: setup
 	$(VENV)/bin/kitpose demo
 
-# On a GPU machine (a CUDA torch and nvcc installed): CUDA tests, compute-sanitizer memcheck and
-# racecheck over every op, GPU kernel benchmark. Logs go to bench/results/gpu/.
-GPU_LOGS := bench/results/gpu
-gpu-check: setup
-	mkdir -p $(GPU_LOGS)
-	$(PY) -m pytest -m cuda -rs -q > $(GPU_LOGS)/pytest_cuda.txt 2>&1 || (tail -30 $(GPU_LOGS)/pytest_cuda.txt; exit 1)
-	compute-sanitizer --tool memcheck --error-exitcode 1 $(PY) tests/cuda_driver.py > $(GPU_LOGS)/memcheck.txt 2>&1 || (tail -30 $(GPU_LOGS)/memcheck.txt; exit 1)
-	compute-sanitizer --tool racecheck --error-exitcode 1 $(PY) tests/cuda_driver.py > $(GPU_LOGS)/racecheck.txt 2>&1 || (tail -30 $(GPU_LOGS)/racecheck.txt; exit 1)
-	$(PY) -m kitpose.bench kernels --device cuda
+# On a GPU machine (nvcc, compute-sanitizer, and a CUDA torch in GPU_PY's environment): builds
+# kitpose._C with CUDA, runs the CUDA tests, compute-sanitizer memcheck and racecheck over every op and
+# the GPU kernel benchmark; logs in bench/results/gpu/ (bench/gpu_check.sh says more). Downloads
+# nothing: after `make setup` it uses .venv, or pass e.g. GPU_PY=python3 for a system CUDA torch.
+GPU_PY ?= $(PY)
+gpu-check:
+	bash bench/gpu_check.sh $(GPU_PY)
 
 clean:
 	rm -rf $(VENV) build *.egg-info kitpose/_C*.so
