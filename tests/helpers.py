@@ -53,6 +53,41 @@ def clustering_cost(x: np.ndarray, assign: np.ndarray, medoids: np.ndarray) -> n
     return np.take_along_axis(d, own[:, :, None], axis=2)[..., 0].sum(1)
 
 
+def assert_kmedoids_like_reference(x: np.ndarray, c: int, assign, medoids, means) -> None:
+    """A compiled twin's (assign, medoids, means) for x (B, N, D) against kmedoids_reference.
+
+    Same partitions and medoids; where a near-tie was broken differently by rounding, the clustering
+    costs agree instead; means are the float64 member means of x within 1e-5.
+    """
+    import torch
+
+    from kitpose.ops.reference import kmedoids_reference
+
+    assign, medoids, means = (np.asarray(a) for a in (assign, medoids, means))
+    ref_assign, ref_medoids = (t.numpy() for t in kmedoids_reference(torch.from_numpy(x), c, 40))
+    assert_same_partition(assign, ref_assign, x, medoids, ref_medoids)
+    differ = ~((assign == ref_assign).all(axis=1) & (medoids == ref_medoids).all(axis=1))
+    if differ.any():  # a near-tie broken by rounding: the clustering costs must agree instead
+        tol = TOLERANCES["kmedoids_cost_rel"]
+        np.testing.assert_allclose(clustering_cost(x[differ], assign[differ], medoids[differ]),
+                                   clustering_cost(x[differ], ref_assign[differ], ref_medoids[differ]),
+                                   rtol=tol, atol=tol * x.shape[1])
+    onehot = (assign[:, None, :] == np.arange(c)[None, :, None]).astype(np.float64)  # (B, C, N)
+    expected = onehot @ x.astype(np.float64) / onehot.sum(axis=2, keepdims=True)  # (B, C, D)
+    np.testing.assert_allclose(means, expected, rtol=1e-5, atol=1e-6)
+
+
+def random_affine(rng: np.random.Generator, frame_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """(2, 3) float64 crop affine: random rotation, scale 0.3..3, centre up to 20 px outside the frame."""
+    import cv2
+
+    angle, s = rng.uniform(-180, 180), rng.uniform(0.3, 3.0)
+    centre = (rng.uniform(-20, frame_hw[1] + 20), rng.uniform(-20, frame_hw[0] + 20))
+    m = cv2.getRotationMatrix2D(centre, angle, s)
+    m[:, 2] += [out_hw[1] / 2 - centre[0], out_hw[0] / 2 - centre[1]]
+    return m
+
+
 def _partition(labels: np.ndarray) -> frozenset:
     return frozenset(frozenset(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels))
 

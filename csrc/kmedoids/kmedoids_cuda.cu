@@ -13,7 +13,12 @@ constexpr int kClusterThreads = 64;  // one thread per point (N <= 64)
 constexpr int kMeanThreads = 256;
 constexpr int kMaxN = static_cast<int>(kKMedoidsMaxPoints);
 constexpr int kMaxC = static_cast<int>(kKMedoidsMaxClusters);
-constexpr int64_t kMaxGridZ = 65535;  // CUDA's limit on gridDim.z
+// Instances per launch: CUDA's limit on gridDim.z. The emulated build of the tests lowers it
+// (tests/ops/test_cuda_emulated.py) so that small batches already take the chunked path.
+#ifndef KITPOSE_KMEDOIDS_GRID_Z
+#define KITPOSE_KMEDOIDS_GRID_Z 65535
+#endif
+constexpr int64_t kMaxGridZ = KITPOSE_KMEDOIDS_GRID_Z;
 
 // Upper-triangle tiles of the (N, N) Gram matrix of each instance; every entry sums over D in
 // ascending order, so results are deterministic.

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kitpose.ops import compiled
-from kitpose.ops.reference import dark_reference, kmedoids_reference
-from helpers import TOLERANCES, assert_same_partition, clustering_cost, heatmap_cases, point_cases, random_heatmaps
+from kitpose.ops.reference import dark_reference
+from helpers import (TOLERANCES, assert_kmedoids_like_reference, assert_same_partition, heatmap_cases, point_cases,
+                     random_affine, random_heatmaps)
 
 pytestmark = pytest.mark.usefixtures("native")  # skipped with a reason when kitpose._C is not built
 HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -19,21 +20,8 @@ DARK_PX = 1e-4  # brief: the twins match the float64 reference within 1e-4 px
 
 
 def _kmedoids_vs_reference(x: np.ndarray, c: int, device: str = "cpu") -> None:
-    xt = torch.from_numpy(x).to(device)
-    assign, medoids, means = compiled.kmedoids_with_means(xt, c, 40)
-    ref_assign, ref_medoids = kmedoids_reference(torch.from_numpy(x), c, 40)
-    assign, medoids = assign.cpu().numpy(), medoids.cpu().numpy()
-    ref_assign, ref_medoids = ref_assign.numpy(), ref_medoids.numpy()
-    assert_same_partition(assign, ref_assign, x, medoids, ref_medoids)
-    differ = ~((assign == ref_assign).all(axis=1) & (medoids == ref_medoids).all(axis=1))
-    if differ.any():  # a near-tie broken by rounding: the clustering costs must agree instead
-        tol = TOLERANCES["kmedoids_cost_rel"]
-        np.testing.assert_allclose(clustering_cost(x[differ], assign[differ], medoids[differ]),
-                                   clustering_cost(x[differ], ref_assign[differ], ref_medoids[differ]),
-                                   rtol=tol, atol=tol * x.shape[1])
-    onehot = (assign[:, None, :] == np.arange(c)[None, :, None]).astype(np.float64)  # (B, C, N)
-    expected = onehot @ x.astype(np.float64) / onehot.sum(axis=2, keepdims=True)  # (B, C, D)
-    np.testing.assert_allclose(means.cpu().numpy(), expected, rtol=1e-5, atol=1e-6)
+    outputs = compiled.kmedoids_with_means(torch.from_numpy(x).to(device), c, 40)
+    assert_kmedoids_like_reference(x, c, *(t.cpu().numpy() for t in outputs))
 
 
 # ----------------------------------------------------------------------------- k-medoids, hand cases
@@ -201,14 +189,6 @@ def test_dark_rejects_bad_input(shape, kernel, dtype, err):
 
 # ----------------------------------------------------------------------------- warp
 
-def _random_affine(rng, frame_hw, out_hw):
-    angle, s = rng.uniform(-180, 180), rng.uniform(0.3, 3.0)
-    centre = (rng.uniform(-20, frame_hw[1] + 20), rng.uniform(-20, frame_hw[0] + 20))
-    m = cv2.getRotationMatrix2D(centre, angle, s)
-    m[:, 2] += [out_hw[1] / 2 - centre[0], out_hw[0] / 2 - centre[1]]
-    return m
-
-
 def _cv2_input(frame, mats, out_hw, swap_rb):
     crops = [cv2.warpAffine(frame, m, (out_hw[1], out_hw[0]), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) for m in mats]
@@ -223,7 +203,7 @@ def _cv2_input(frame, mats, out_hw, swap_rb):
 def test_warp_matches_opencv(fh, fw, oh, ow, b, swap, seed):
     rng = np.random.default_rng(seed)
     frame = rng.integers(0, 256, (fh, fw, 3), dtype=np.uint8)
-    mats = np.stack([_random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
+    mats = np.stack([random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
     out = compiled.warp_affine(frame, mats, (oh, ow), swap_rb=swap)
     _assert_close_to_opencv(out, _cv2_input(frame, mats, (oh, ow), swap))
 
@@ -298,6 +278,6 @@ def test_cuda_dark_random(half):
 def test_cuda_warp_matches_cpu_twin():
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    mats = np.stack([_random_affine(rng, (120, 160), (64, 48)) for _ in range(6)])
+    mats = np.stack([random_affine(rng, (120, 160), (64, 48)) for _ in range(6)])
     gpu = compiled.warp_affine(torch.from_numpy(frame).cuda(), torch.from_numpy(mats).cuda(), (64, 48))
     np.testing.assert_allclose(gpu.cpu().numpy(), compiled.warp_affine(frame, mats, (64, 48)), atol=1e-5)
