@@ -77,6 +77,34 @@ def assert_kmedoids_like_reference(x: np.ndarray, c: int, assign, medoids, means
     np.testing.assert_allclose(means, expected, rtol=1e-5, atol=1e-6)
 
 
+def hypothesis_points(seed: int, b: int, n: int, d: int, c: int, clustered: bool) -> np.ndarray:
+    """(B, N, D) float32 points for the random k-medoids tests: standard normal, or heatmap-like
+    (non-negative rows around C directions) when `clustered`."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((b, n, d))
+    if clustered:
+        x = np.abs(rng.standard_normal((b, c, d)))[:, rng.integers(0, c, n)] + 0.3 * np.abs(x)
+    return x.astype(np.float32)
+
+
+def hypothesis_heatmaps(seed: int, shape: tuple[int, int, int, int], kind: str) -> np.ndarray:
+    """(N, K, H, W) float32 maps for the random DARK tests. kind: "bumps" (random_heatmaps),
+    "negative" (shifted down), "nan" (5% NaN) or "sparse" (small peaks in a negative sea, where
+    the 1e-10 clamp bites)."""
+    maps = random_heatmaps(seed, shape)
+    rng = np.random.default_rng(seed)
+    if kind == "negative":
+        maps -= rng.uniform(0.0, 1.2)
+    elif kind == "nan":
+        maps[rng.random(maps.shape) < 0.05] = np.nan
+    elif kind == "sparse":
+        maps = np.where(rng.random(maps.shape) < 0.03, rng.uniform(1e-3, 1.0, maps.shape), -rng.random(maps.shape))
+    return maps.astype(np.float32)
+
+
+DARK_MAP_KINDS = ("bumps", "negative", "nan", "sparse")
+
+
 def random_affine(rng: np.random.Generator, frame_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
     """(2, 3) float64 crop affine: random rotation, scale 0.3..3, centre up to 20 px outside the frame."""
     import cv2

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from kitpose.ops import compiled
 from kitpose.ops.reference import dark_reference
-from helpers import (TOLERANCES, assert_kmedoids_like_reference, assert_same_partition, heatmap_cases, point_cases,
-                     random_affine, random_heatmaps)
+from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference, assert_same_partition, heatmap_cases,
+                     hypothesis_heatmaps, hypothesis_points, point_cases, random_affine, random_heatmaps)
 
 pytestmark = pytest.mark.usefixtures("native")  # skipped with a reason when kitpose._C is not built
 HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -68,12 +68,8 @@ def test_kmedoids_edge_cases_match_reference(name):
        c=st.integers(1, 8), seed=st.integers(0, 2**31 - 1), clustered=st.booleans())
 @HYP
 def test_kmedoids_random_matches_reference(b, n, d, c, seed, clustered):
-    rng = np.random.default_rng(seed)
     c = min(c, n)
-    x = rng.standard_normal((b, n, d))
-    if clustered:  # heatmap-like: non-negative rows around a few directions
-        x = np.abs(rng.standard_normal((b, c, d)))[:, rng.integers(0, c, n)] + 0.3 * np.abs(x)
-    _kmedoids_vs_reference(x.astype(np.float32), c)
+    _kmedoids_vs_reference(hypothesis_points(seed, b, n, d, c, clustered), c)
 
 
 def test_kmedoids_torch_compile_sees_the_op():
@@ -138,18 +134,10 @@ def test_dark_edge_case_rules_by_hand():
 
 
 @given(n=st.integers(1, 3), k=st.integers(1, 4), h=st.integers(1, 40), w=st.integers(1, 40),
-       seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(["bumps", "negative", "nan", "sparse"]))
+       seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(DARK_MAP_KINDS))
 @HYP
 def test_dark_random_matches_reference(n, k, h, w, seed, kind):
-    maps = random_heatmaps(seed, (n, k, h, w))
-    rng = np.random.default_rng(seed)
-    if kind == "negative":
-        maps -= rng.uniform(0.0, 1.2)
-    elif kind == "nan":
-        maps[rng.random(maps.shape) < 0.05] = np.nan
-    elif kind == "sparse":  # small positive peaks in a negative sea: the 1e-10 clamp bites
-        maps = np.where(rng.random(maps.shape) < 0.03, rng.uniform(1e-3, 1.0, maps.shape), -rng.random(maps.shape))
-    _dark_vs_reference(maps.astype(np.float32))
+    _dark_vs_reference(hypothesis_heatmaps(seed, (n, k, h, w), kind))
 
 
 def test_dark_float16_matches_reference():

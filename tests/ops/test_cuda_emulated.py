@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from helpers import (TOLERANCES, assert_kmedoids_like_reference, heatmap_cases, point_cases, random_affine,
-                     random_heatmaps, random_points)
+from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
+                     hypothesis_points, point_cases, random_affine, random_heatmaps, random_points)
 from kitpose.ops import compiled
 from kitpose.ops.reference import dark_reference
 
@@ -36,6 +38,7 @@ CSRC = ROOT / "csrc"
 EMULATOR = ROOT / "tests" / "cuda_emulator"
 BUILD = ROOT / "build" / "cuda_emulator"
 GRID_Z = 3  # instances per k-medoids launch in this build, so every batch above 3 is chunked
+HYP = settings(max_examples=15, deadline=None)  # each example starts thousands of emulated threads
 LAUNCH = re.compile(r"([\w:]+)<<<(.+?)>>>\((.*?)\);", re.S)
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ to build the emulated kernels")
@@ -154,6 +157,15 @@ def test_kmedoids_kernels_match_the_reference_and_the_cpu_twin(emu, b, n, d, c):
     np.testing.assert_allclose(got[2], cpu[2], rtol=1e-5, atol=1e-6)
 
 
+@given(b=st.integers(1, 5), n=st.integers(1, 64), d=st.sampled_from([1, 3, 8, 17, 100]),
+       c=st.integers(1, 8), seed=st.integers(0, 2**31 - 1), clustered=st.booleans())
+@HYP
+def test_kmedoids_kernels_match_the_reference_on_random_shapes(emu, b, n, d, c, seed, clustered):
+    c = min(c, n)
+    x = hypothesis_points(seed, b, n, d, c, clustered)
+    assert_kmedoids_like_reference(x, c, *emulated_kmedoids(emu, x, c))
+
+
 def test_kmedoids_kernels_leave_medoids_fixed_after_convergence(emu):
     x = random_points(3, (6, 17, 48))
     once = emulated_kmedoids(emu, x, 4, iters=40)
@@ -196,6 +208,17 @@ def test_dark_kernel_matches_the_reference_on_random_maps(emu, half, kernel):
     np.testing.assert_array_equal(scores, ref_scores.numpy())
 
 
+@given(n=st.integers(1, 3), k=st.integers(1, 4), h=st.integers(1, 40), w=st.integers(1, 40),
+       seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(DARK_MAP_KINDS))
+@HYP
+def test_dark_kernel_matches_the_reference_on_random_shapes(emu, n, k, h, w, seed, kind):
+    maps = hypothesis_heatmaps(seed, (n, k, h, w), kind)
+    coords, scores = emulated_dark(emu, maps)
+    ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
+    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_array_equal(scores, ref_scores.numpy())
+
+
 def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(emu):
     maps = random_heatmaps(9, (5, 17, 64, 48))
     rng = np.random.default_rng(9)
@@ -220,6 +243,19 @@ def test_warp_kernel_matches_the_cpu_twin(emu, swap_rb):
     emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), 3, 40, 52, *out_hw, swap_rb, mean, std, 0)
     want = compiled.warp_affine(frame, mats, out_hw, mean, std, swap_rb=swap_rb)
     np.testing.assert_allclose(out, want, atol=1e-5, rtol=0)
+
+
+@given(fh=st.integers(1, 60), fw=st.integers(1, 60), oh=st.integers(1, 24), ow=st.integers(1, 24),
+       b=st.integers(1, 3), swap=st.booleans(), seed=st.integers(0, 2**31 - 1))
+@HYP
+def test_warp_kernel_matches_the_cpu_twin_on_random_shapes(emu, fh, fw, oh, ow, b, swap, seed):
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, (fh, fw, 3), dtype=np.uint8)
+    mats = np.stack([random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
+    out = np.empty((b, 3, oh, ow), np.float32)
+    mean, std = compiled.IMAGENET_MEAN, compiled.IMAGENET_STD
+    emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), b, fh, fw, oh, ow, swap, mean, std, 0)
+    np.testing.assert_allclose(out, compiled.warp_affine(frame, mats, (oh, ow), swap_rb=swap), atol=1e-5, rtol=0)
 
 
 def test_emulated_module_is_a_separate_build():
