@@ -26,6 +26,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="kitpose._C is not built"))
 
 
+@pytest.fixture(scope="session")
+def cuda_emu():
+    """kitpose._C's CUDA kernels built for the CPU under the emulated runtime (tests/emulated_cuda.py)."""
+    import shutil
+
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++ to build the emulated CUDA kernels")
+    from emulated_cuda import load_emulated_module
+
+    module = load_emulated_module()
+    assert module.has_cuda() and module.cuda_device_count() == 0
+    return module
+
+
 @pytest.fixture(autouse=True)
 def _restore_rng():
     """Tests may seed freely; the global RNG state is put back afterwards."""

@@ -12,14 +12,7 @@ the GPU's tests (`-m cuda`, compute-sanitizer, `make gpu-check`).
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import re
-import shutil
-import subprocess
 import sys
-import sysconfig
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,86 +21,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulated_cuda import CSRC, LAUNCH, ROOT, rewrite_launches
 from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
                      hypothesis_points, point_cases, random_affine, random_heatmaps, random_points)
 from kitpose.ops import compiled
 from kitpose.ops.reference import dark_reference
 
-ROOT = Path(__file__).resolve().parents[2]
-CSRC = ROOT / "csrc"
-EMULATOR = ROOT / "tests" / "cuda_emulator"
-BUILD = ROOT / "build" / "cuda_emulator"
-GRID_Z = 3  # instances per k-medoids launch in this build, so every batch above 3 is chunked
 HYP = settings(max_examples=15, deadline=None)  # each example starts thousands of emulated threads
-LAUNCH = re.compile(r"([\w:]+)<<<(.+?)>>>\((.*?)\);", re.S)
-
-pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ to build the emulated kernels")
-
-
-def split_top_level(text: str) -> list[str]:
-    """Split at the commas outside any (), [] or {} ('dim3(a, b), 256' -> ['dim3(a, b)', '256'])."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    return parts + [text[start:].strip()]
-
-
-def rewrite_launches(source: str) -> str:
-    """`kernel<<<grid, block, smem, stream>>>(args);` -> `::emu::launch(grid, block, [&] { kernel(args); });`"""
-    def launch(m: re.Match) -> str:
-        grid, block = split_top_level(m[2])[:2]
-        return f"::emu::launch({grid}, {block}, [&] {{ {m[1]}({m[3]}); }});"
-    return LAUNCH.sub(launch, source)
-
-
-def _compile(args: list[str]) -> None:
-    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    if run.returncode != 0:
-        raise RuntimeError(f"emulated build failed: {' '.join(args[-3:])}\n{run.stderr[-4000:]}")
-
-
-def build_emulated_module() -> Path:
-    """Compile the emulated kitpose._C (cached under build/cuda_emulator/<hash of every input>)."""
-    import pybind11
-
-    inputs = sorted(CSRC.rglob("*.[ch]*")) + sorted(EMULATOR.glob("*.h"))
-    flags = ["-std=c++20", "-O1", "-fPIC", "-pthread", "-DKITPOSE_WITH_CUDA",
-             f"-DKITPOSE_KMEDOIDS_GRID_Z={GRID_Z}", f"-I{EMULATOR}", f"-I{CSRC}",
-             f"-I{sysconfig.get_paths()['include']}", f"-I{pybind11.get_include()}"]
-    digest = hashlib.sha256(" ".join(flags).encode())
-    for path in inputs:
-        digest.update(path.name.encode() + path.read_bytes())
-    out = BUILD / digest.hexdigest()[:16]
-    target = out / f"_C{sysconfig.get_config_var('EXT_SUFFIX')}"
-    for stale in (p for p in BUILD.glob("*") if p != out):  # builds of earlier sources
-        shutil.rmtree(stale, ignore_errors=True)
-    if target.is_file():
-        return target
-    out.mkdir(parents=True, exist_ok=True)
-    sources = [p for p in CSRC.rglob("*.cpp")]
-    for cu in CSRC.rglob("*.cu"):  # CUDA sources become C++ with emulator launches
-        rewritten = out / (cu.stem + "_emulated.cpp")
-        rewritten.write_text(f'#include "cuda_runtime_api.h"\n{rewrite_launches(cu.read_text())}')
-        sources.append(rewritten)
-    objects = [out / (s.stem + ".o") for s in sources]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(_compile, [["g++", *flags, "-c", str(s), "-o", str(o)] for s, o in zip(sources, objects)]))
-    _compile(["g++", "-shared", "-pthread", *map(str, objects), "-o", str(target) + ".tmp"])
-    Path(str(target) + ".tmp").rename(target)
-    return target
-
-
-@pytest.fixture(scope="module")
-def emu():
-    spec = importlib.util.spec_from_file_location("_C", build_emulated_module())
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.has_cuda() and module.cuda_device_count() == 0
-    return module
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -131,27 +51,27 @@ def test_every_cuda_source_launch_is_rewritten():
 
 # ----------------------------------------------------------------------------- k-medoids
 
-def emulated_kmedoids(emu, x: np.ndarray, c: int, iters: int = 40) -> tuple[np.ndarray, ...]:
+def emulated_kmedoids(cuda_emu, x: np.ndarray, c: int, iters: int = 40) -> tuple[np.ndarray, ...]:
     x = np.ascontiguousarray(x, np.float32)
     b, n, d = x.shape
     assign, medoids = np.empty((b, n), np.int64), np.empty((b, c), np.int64)
     means = np.empty((b, c, d), np.float32)
-    workspace = np.empty(emu.kmedoids_workspace_bytes(b, n, d, c), np.uint8)
-    emu.kmedoids_cuda(_ptr(x), _ptr(assign), _ptr(medoids), _ptr(means), _ptr(workspace), b, n, d, c, iters, 0)
+    workspace = np.empty(cuda_emu.kmedoids_workspace_bytes(b, n, d, c), np.uint8)
+    cuda_emu.kmedoids_cuda(_ptr(x), _ptr(assign), _ptr(medoids), _ptr(means), _ptr(workspace), b, n, d, c, iters, 0)
     return assign, medoids, means
 
 
 @pytest.mark.parametrize("name", list(point_cases()))
-def test_kmedoids_kernels_match_the_reference_on_edge_cases(emu, name):
+def test_kmedoids_kernels_match_the_reference_on_edge_cases(cuda_emu, name):
     x, c = point_cases()[name]
-    assert_kmedoids_like_reference(x, c, *emulated_kmedoids(emu, x, c))
+    assert_kmedoids_like_reference(x, c, *emulated_kmedoids(cuda_emu, x, c))
 
 
 @pytest.mark.parametrize("b,n,d,c", [(8, 17, 64, 4), (5, 64, 33, 8), (4, 17, 1024, 4), (7, 3, 2, 1)])
-def test_kmedoids_kernels_match_the_reference_and_the_cpu_twin(emu, b, n, d, c):
+def test_kmedoids_kernels_match_the_reference_and_the_cpu_twin(cuda_emu, b, n, d, c):
     """Batches above GRID_Z run in chunks; N = 64 fills the cluster kernel's shared distance matrix."""
     x = random_points(b * n + d, (b, n, d))
-    got = emulated_kmedoids(emu, x, c)
+    got = emulated_kmedoids(cuda_emu, x, c)
     assert_kmedoids_like_reference(x, c, *got)
     cpu = compiled.kmedoids_with_means(x, c, 40, device="cpu")
     np.testing.assert_allclose(got[2], cpu[2], rtol=1e-5, atol=1e-6)
@@ -160,37 +80,37 @@ def test_kmedoids_kernels_match_the_reference_and_the_cpu_twin(emu, b, n, d, c):
 @given(b=st.integers(1, 5), n=st.integers(1, 64), d=st.sampled_from([1, 3, 8, 17, 100]),
        c=st.integers(1, 8), seed=st.integers(0, 2**31 - 1), clustered=st.booleans())
 @HYP
-def test_kmedoids_kernels_match_the_reference_on_random_shapes(emu, b, n, d, c, seed, clustered):
+def test_kmedoids_kernels_match_the_reference_on_random_shapes(cuda_emu, b, n, d, c, seed, clustered):
     c = min(c, n)
     x = hypothesis_points(seed, b, n, d, c, clustered)
-    assert_kmedoids_like_reference(x, c, *emulated_kmedoids(emu, x, c))
+    assert_kmedoids_like_reference(x, c, *emulated_kmedoids(cuda_emu, x, c))
 
 
-def test_kmedoids_kernels_leave_medoids_fixed_after_convergence(emu):
+def test_kmedoids_kernels_leave_medoids_fixed_after_convergence(cuda_emu):
     x = random_points(3, (6, 17, 48))
-    once = emulated_kmedoids(emu, x, 4, iters=40)
-    again = emulated_kmedoids(emu, x, 4, iters=200)
+    once = emulated_kmedoids(cuda_emu, x, 4, iters=40)
+    again = emulated_kmedoids(cuda_emu, x, 4, iters=200)
     for a, b in zip(once, again):
         np.testing.assert_array_equal(a, b)
 
 
 # ----------------------------------------------------------------------------- DARK
 
-def emulated_dark(emu, maps: np.ndarray, affine: np.ndarray | None = None, kernel: int = 11):
+def emulated_dark(cuda_emu, maps: np.ndarray, affine: np.ndarray | None = None, kernel: int = 11):
     half = maps.dtype == np.float16
     maps = np.ascontiguousarray(maps)
     n, k, h, w = maps.shape
     coords, scores = np.empty((n, k, 2), np.float32), np.empty((n, k), np.float32)
     rows = None if affine is None else np.ascontiguousarray(affine, np.float32)
-    emu.dark_decode_cuda(_ptr(maps), 0 if rows is None else _ptr(rows), _ptr(coords), _ptr(scores),
+    cuda_emu.dark_decode_cuda(_ptr(maps), 0 if rows is None else _ptr(rows), _ptr(coords), _ptr(scores),
                          n, k, h, w, kernel, half, 0)
     return coords, scores
 
 
 @pytest.mark.parametrize("name", list(heatmap_cases()))
-def test_dark_kernel_matches_the_reference_on_edge_cases(emu, name):
+def test_dark_kernel_matches_the_reference_on_edge_cases(cuda_emu, name):
     maps = heatmap_cases()[name].astype(np.float32)
-    coords, scores = emulated_dark(emu, maps)
+    coords, scores = emulated_dark(cuda_emu, maps)
     ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
     np.testing.assert_allclose(coords, ref_coords.numpy(), atol=1e-4, rtol=0)
     np.testing.assert_array_equal(scores, ref_scores.numpy())
@@ -198,11 +118,11 @@ def test_dark_kernel_matches_the_reference_on_edge_cases(emu, name):
 
 @pytest.mark.parametrize("half", [False, True], ids=["fp32", "fp16"])
 @pytest.mark.parametrize("kernel", [11, 5])
-def test_dark_kernel_matches_the_reference_on_random_maps(emu, half, kernel):
+def test_dark_kernel_matches_the_reference_on_random_maps(cuda_emu, half, kernel):
     maps = random_heatmaps(7, (3, 17, 64, 48))
     maps[0, 0] = np.where(maps[0, 0] > 0.9, maps[0, 0], -0.5)  # the clamp path (whole-map blurred max)
     maps = maps.astype(np.float16) if half else maps
-    coords, scores = emulated_dark(emu, maps, kernel=kernel)
+    coords, scores = emulated_dark(cuda_emu, maps, kernel=kernel)
     ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), kernel)
     np.testing.assert_allclose(coords, ref_coords.numpy(), atol=TOLERANCES["dark_twin_px"], rtol=0)
     np.testing.assert_array_equal(scores, ref_scores.numpy())
@@ -211,21 +131,21 @@ def test_dark_kernel_matches_the_reference_on_random_maps(emu, half, kernel):
 @given(n=st.integers(1, 3), k=st.integers(1, 4), h=st.integers(1, 40), w=st.integers(1, 40),
        seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(DARK_MAP_KINDS))
 @HYP
-def test_dark_kernel_matches_the_reference_on_random_shapes(emu, n, k, h, w, seed, kind):
+def test_dark_kernel_matches_the_reference_on_random_shapes(cuda_emu, n, k, h, w, seed, kind):
     maps = hypothesis_heatmaps(seed, (n, k, h, w), kind)
-    coords, scores = emulated_dark(emu, maps)
+    coords, scores = emulated_dark(cuda_emu, maps)
     ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
     np.testing.assert_allclose(coords, ref_coords.numpy(), atol=1e-4, rtol=0)
     np.testing.assert_array_equal(scores, ref_scores.numpy())
 
 
-def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(emu):
+def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(cuda_emu):
     maps = random_heatmaps(9, (5, 17, 64, 48))
     rng = np.random.default_rng(9)
     center, scale = rng.uniform(50, 500, (5, 2)), rng.uniform(0.5, 2.0, (5, 2))
     rotation = rng.uniform(-45, 45, (5, 1))
     affine = np.concatenate([center, scale, rotation], axis=1)
-    got, _ = emulated_dark(emu, maps, affine)
+    got, _ = emulated_dark(cuda_emu, maps, affine)
     want, _ = compiled.dark_decode(maps, center=center, scale=scale, rotation=rotation)
     np.testing.assert_allclose(got, want, atol=1e-3, rtol=0)
 
@@ -233,14 +153,14 @@ def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(emu):
 # ----------------------------------------------------------------------------- warp
 
 @pytest.mark.parametrize("swap_rb", [False, True])
-def test_warp_kernel_matches_the_cpu_twin(emu, swap_rb):
+def test_warp_kernel_matches_the_cpu_twin(cuda_emu, swap_rb):
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
     out_hw = (12, 9)
     mats = np.stack([random_affine(rng, frame.shape[:2], out_hw) for _ in range(3)])
     mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
     out = np.empty((3, 3, *out_hw), np.float32)
-    emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), 3, 40, 52, *out_hw, swap_rb, mean, std, 0)
+    cuda_emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), 3, 40, 52, *out_hw, swap_rb, mean, std, 0)
     want = compiled.warp_affine(frame, mats, out_hw, mean, std, swap_rb=swap_rb)
     np.testing.assert_allclose(out, want, atol=1e-5, rtol=0)
 
@@ -248,13 +168,13 @@ def test_warp_kernel_matches_the_cpu_twin(emu, swap_rb):
 @given(fh=st.integers(1, 60), fw=st.integers(1, 60), oh=st.integers(1, 24), ow=st.integers(1, 24),
        b=st.integers(1, 3), swap=st.booleans(), seed=st.integers(0, 2**31 - 1))
 @HYP
-def test_warp_kernel_matches_the_cpu_twin_on_random_shapes(emu, fh, fw, oh, ow, b, swap, seed):
+def test_warp_kernel_matches_the_cpu_twin_on_random_shapes(cuda_emu, fh, fw, oh, ow, b, swap, seed):
     rng = np.random.default_rng(seed)
     frame = rng.integers(0, 256, (fh, fw, 3), dtype=np.uint8)
     mats = np.stack([random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
     out = np.empty((b, 3, oh, ow), np.float32)
     mean, std = compiled.IMAGENET_MEAN, compiled.IMAGENET_STD
-    emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), b, fh, fw, oh, ow, swap, mean, std, 0)
+    cuda_emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), b, fh, fw, oh, ow, swap, mean, std, 0)
     np.testing.assert_allclose(out, compiled.warp_affine(frame, mats, (oh, ow), swap_rb=swap), atol=1e-5, rtol=0)
 
 

@@ -1,0 +1,90 @@
+"""Build and load the emulated CUDA kitpose._C (see tests/cuda_emulator/cuda_runtime_api.h).
+
+kitpose._C is compiled a second time from the same csrc/ files with g++ and KITPOSE_WITH_CUDA: the
+`<<<...>>>` launches are rewritten into emulator calls and tests/cuda_emulator/ stands in for CUDA's
+headers. Its `*_cuda` entry points then run the kernels' own code on host pointers. The build is
+cached under build/cuda_emulator/<hash of every input>.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+import shutil
+import subprocess
+import sysconfig
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[1]
+CSRC = ROOT / "csrc"
+EMULATOR = ROOT / "tests" / "cuda_emulator"
+BUILD = ROOT / "build" / "cuda_emulator"
+GRID_Z = 3  # instances per k-medoids launch in this build, so every batch above 3 is chunked
+LAUNCH = re.compile(r"([\w:]+)<<<(.+?)>>>\((.*?)\);", re.S)
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split at the commas outside any (), [] or {} ('dim3(a, b), 256' -> ['dim3(a, b)', '256'])."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return parts + [text[start:].strip()]
+
+
+def rewrite_launches(source: str) -> str:
+    """`kernel<<<grid, block, smem, stream>>>(args);` -> `::emu::launch(grid, block, [&] { kernel(args); });`"""
+    def launch(m: re.Match) -> str:
+        grid, block = split_top_level(m[2])[:2]
+        return f"::emu::launch({grid}, {block}, [&] {{ {m[1]}({m[3]}); }});"
+    return LAUNCH.sub(launch, source)
+
+
+def _compile(args: list[str]) -> None:
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        raise RuntimeError(f"emulated build failed: {' '.join(args[-3:])}\n{run.stderr[-4000:]}")
+
+
+def build_emulated_module() -> Path:
+    """Compile the emulated kitpose._C (cached under build/cuda_emulator/<hash of every input>)."""
+    import pybind11
+
+    inputs = sorted(CSRC.rglob("*.[ch]*")) + sorted(EMULATOR.glob("*.h"))
+    flags = ["-std=c++20", "-O1", "-fPIC", "-pthread", "-DKITPOSE_WITH_CUDA",
+             f"-DKITPOSE_KMEDOIDS_GRID_Z={GRID_Z}", f"-I{EMULATOR}", f"-I{CSRC}",
+             f"-I{sysconfig.get_paths()['include']}", f"-I{pybind11.get_include()}"]
+    digest = hashlib.sha256(" ".join(flags).encode())
+    for path in inputs:
+        digest.update(path.name.encode() + path.read_bytes())
+    out = BUILD / digest.hexdigest()[:16]
+    target = out / f"_C{sysconfig.get_config_var('EXT_SUFFIX')}"
+    for stale in (p for p in BUILD.glob("*") if p != out):  # builds of earlier sources
+        shutil.rmtree(stale, ignore_errors=True)
+    if target.is_file():
+        return target
+    out.mkdir(parents=True, exist_ok=True)
+    sources = [p for p in CSRC.rglob("*.cpp")]
+    for cu in CSRC.rglob("*.cu"):  # CUDA sources become C++ with emulator launches
+        rewritten = out / (cu.stem + "_emulated.cpp")
+        rewritten.write_text(f'#include "cuda_runtime_api.h"\n{rewrite_launches(cu.read_text())}')
+        sources.append(rewritten)
+    objects = [out / (s.stem + ".o") for s in sources]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(_compile, [["g++", *flags, "-c", str(s), "-o", str(o)] for s, o in zip(sources, objects)]))
+    _compile(["g++", "-shared", "-pthread", *map(str, objects), "-o", str(target) + ".tmp"])
+    Path(str(target) + ".tmp").rename(target)
+    return target
+
+
+def load_emulated_module() -> ModuleType:
+    """Build (or reuse) the emulated module and import it under its own name, beside the real one."""
+    spec = importlib.util.spec_from_file_location("_C", build_emulated_module())
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
