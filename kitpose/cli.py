@@ -126,11 +126,18 @@ def synth(out_dir: Path, num_images: int, seed: int, size: int, split: str, vide
 @click.option("--resume", is_flag=True, help="Continue exactly where <out>/last.pt stopped.")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None,
               help="Stop after this many optimiser steps in total.")
-def train(config: Path, out_dir: Path | None, resume: bool, max_steps: int | None) -> None:
+@click.option("--init", default=None, help="Fine-tune: start from 'default' or a kitpose checkpoint of "
+              "the configured architecture (replaces the config's model.init).")
+def train(config: Path, out_dir: Path | None, resume: bool, max_steps: int | None, init: str | None) -> None:
     """Train from a YAML config; under torchrun this is DistributedDataParallel."""
+    from kitpose.config import ConfigError
     from kitpose.train import train as run_training
 
-    click.echo(f"run folder: {run_training(config, resume=resume, out_dir=out_dir, max_steps=max_steps)}")
+    try:
+        out = run_training(config, resume=resume, out_dir=out_dir, max_steps=max_steps, init=init)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"run folder: {out}")
 
 
 @main.command("eval")

@@ -31,6 +31,7 @@ class ConfigError(ValueError):
 class ModelSection:
     name: str                                           # a preset of kitpose.models.MODELS
     overrides: dict[str, Any] = field(default_factory=dict)  # config fields replacing the preset's
+    init: str = ""  # fine-tuning: start from "default" or a kitpose checkpoint of the same architecture
 
 
 @dataclass(frozen=True)

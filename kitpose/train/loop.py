@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kitpose.config import Config, config_to_dict, load_config, save_config
+from kitpose.config import Config, ConfigError, config_to_dict, load_config, save_config
 from kitpose.train.distributed import (DistContext, ResumableSampler, cleanup_distributed,
                                        gather_objects, init_distributed, wrap_model)
 from kitpose.train.epoch import BEST_NAME, LAST_NAME, Run, resume_run, run_epoch, save_run
@@ -69,6 +69,31 @@ def build_model(cfg: Config) -> nn.Module:
     return create_model(cfg.model.name, **overrides)
 
 
+def init_from(model: nn.Module, spec: str) -> None:
+    """Copy the weights of `spec` ("default" or a kitpose checkpoint file) into `model` (fine-tuning).
+
+    Raises ConfigError naming the differing fields when the checkpoint is another architecture.
+    """
+    from dataclasses import asdict
+
+    from kitpose.models import MODELS, load_model
+
+    if spec in MODELS:
+        raise ConfigError(f"model.init {spec!r} is a preset (random weights); give 'default' or a "
+                          "kitpose checkpoint (`kitpose convert-official` makes one from official weights)")
+    try:
+        source = load_model(spec)
+    except (ValueError, FileNotFoundError) as err:
+        raise ConfigError(f"model.init: {err}") from None
+    want, got = asdict(model.config), asdict(source.config)
+    if type(source) is not type(model) or want != got:
+        differ = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+        raise ConfigError(f"model.init {spec!r} is a {type(source).__name__} that differs from the configured "
+                          f"{type(model).__name__} in (checkpoint, config): {differ}; set model.name/overrides "
+                          "to the checkpoint's architecture")
+    model.load_state_dict(source.state_dict())
+
+
 def heatmap_size(model: nn.Module) -> tuple[int, int]:
     """(H, W) of the model's heatmaps: its config's heatmap_size, else input / 4."""
     size = getattr(model.config, "heatmap_size", None)
@@ -78,12 +103,14 @@ def heatmap_size(model: nn.Module) -> tuple[int, int]:
     return tuple(int(s) for s in size)
 
 
-def build_run(cfg: Config, ctx: DistContext, out_dir: Path) -> Run:
-    """Model, data, optimiser, schedule, objective and logger of a fresh run."""
+def build_run(cfg: Config, ctx: DistContext, out_dir: Path, resume: bool = False) -> Run:
+    """Model, data, optimiser, schedule, objective and logger of a run (model.init unless resuming)."""
     from kitpose.train.data import build_datasets
 
     seed_everything(cfg.train.seed)  # same initial weights on every rank
     model = build_model(cfg)
+    if cfg.model.init and not resume:  # a resumed run takes its weights from last.pt
+        init_from(model, cfg.model.init)
     train_set, val_set = build_datasets(cfg, model.config.input_size, heatmap_size(model), ctx)
     model = wrap_model(model, ctx, cfg.train.sync_bn)
     optimizer = build_optimizer(model, cfg.train)
@@ -114,7 +141,7 @@ def _validator(cfg: Config, val_set, ctx: DistContext):
 
 
 def train(config: str | Path | Config, resume: bool = False, out_dir: str | Path | None = None,
-          max_steps: int | None = None) -> Path:
+          max_steps: int | None = None, init: str | None = None) -> Path:
     """Train a model from a YAML config (or Config); the entry of `kitpose train`.
 
     Args:
@@ -122,14 +149,19 @@ def train(config: str | Path | Config, resume: bool = False, out_dir: str | Path
         resume: continue from `<out_dir>/last.pt` exactly where it stopped.
         out_dir: run folder (default: the config's output.dir).
         max_steps: stop once this many optimiser steps (counted over the whole run) are done.
+        init: replaces the config's model.init ("default" or a kitpose checkpoint to fine-tune).
     Returns:
         The run folder (config.yaml, metrics.csv, training_curve.png, last.pt, best.pt, tb/).
     """
+    from dataclasses import replace
+
     cfg = config if isinstance(config, Config) else load_config(config)
+    if init is not None:
+        cfg = replace(cfg, model=replace(cfg.model, init=init))
     out = Path(out_dir or cfg.output.dir)
     ctx = init_distributed(cfg.train.device)
     try:
-        run = build_run(cfg, ctx, out)
+        run = build_run(cfg, ctx, out, resume)
         if resume:
             resume_run(run)
         run.logger = MetricsLogger(out, enabled=ctx.is_main,

@@ -1,9 +1,16 @@
-"""`train()` from a config on a tiny generated synthetic set: steps, validation AP, resume."""
-import pytest
+"""`train()` from a config on a tiny generated synthetic set: steps, validation AP, resume, fine-tuning."""
+from dataclasses import asdict
 
-from kitpose.checkpoint import load_checkpoint
-from kitpose.config import config_from_dict
-from kitpose.train.loop import train
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from kitpose.checkpoint import load_checkpoint, save_checkpoint
+from kitpose.cli import main
+from kitpose.config import ConfigError, config_from_dict
+from kitpose.train.distributed import init_distributed
+from kitpose.train.loop import build_model, build_run, train
 from kitpose.train.metrics import read_metrics
 
 
@@ -35,3 +42,46 @@ def test_train_validate_and_resume(tmp_path):
     assert len(ap) == 1 and 0.0 <= ap[0] <= 1.0
     assert (out / "best.pt").exists() and (out / "config.yaml").exists()
     assert (out / "training_curve.png").exists()
+
+
+def _tiny_checkpoint(path, cfg, seed: int):
+    """A kitpose checkpoint of the tiny config's architecture with seeded random weights."""
+    torch.manual_seed(seed)
+    model = build_model(cfg)
+    save_checkpoint(path, {"arch": type(model).__name__.lower(), "config": asdict(model.config),
+                           "model": model.state_dict()})
+    return model
+
+
+def with_init(root, spec: str):
+    """The tiny config with model.init = spec."""
+    cfg = tiny_config(root)
+    return config_from_dict({**cfg, "model": {**cfg["model"], "init": spec}})
+
+
+def test_init_starts_a_run_from_the_checkpoint_weights(tmp_path):
+    cfg = with_init(tmp_path, str(tmp_path / "start.pt"))
+    source = _tiny_checkpoint(tmp_path / "start.pt", cfg, seed=7)
+    run = build_run(cfg, init_distributed("cpu"), tmp_path / "run")
+    got = run.model.state_dict()
+    assert all(torch.equal(v, got[k]) for k, v in source.state_dict().items())
+    resumed = build_run(cfg, init_distributed("cpu"), tmp_path / "run", resume=True)  # train() loads last.pt
+    assert not all(torch.equal(v, resumed.model.state_dict()[k]) for k, v in source.state_dict().items())
+
+
+def test_init_with_another_architecture_names_the_fields(tmp_path):
+    other = config_from_dict({**tiny_config(tmp_path), "model": {
+        "name": "kitpose-w32-256", "overrides": {**tiny_config(tmp_path)["model"]["overrides"], "dim": 32}}})
+    _tiny_checkpoint(tmp_path / "other.pt", other, seed=1)
+    with pytest.raises(ConfigError, match=r"'dim': \(32, 64\)"):
+        build_run(with_init(tmp_path, str(tmp_path / "other.pt")), init_distributed("cpu"), tmp_path / "run")
+    for spec, words in (("kitpose-w8-128", "is a preset"), (str(tmp_path / "missing.pt"), "missing.pt")):
+        with pytest.raises(ConfigError, match=words):
+            build_run(with_init(tmp_path, spec), init_distributed("cpu"), tmp_path / "run")
+
+
+def test_cli_init_reports_a_bad_checkpoint_without_a_traceback(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny_config(tmp_path)))
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "tiny.yaml"), "--init", "kitpose-w8-128"])
+    assert result.exit_code != 0 and "is a preset" in result.output
+
