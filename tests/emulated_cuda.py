@@ -23,6 +23,7 @@ EMULATOR = ROOT / "tests" / "cuda_emulator"
 BUILD = ROOT / "build" / "cuda_emulator"
 GRID_Z = 3  # instances per k-medoids launch in this build, so every batch above 3 is chunked
 LAUNCH = re.compile(r"([\w:]+)<<<(.+?)>>>\((.*?)\);", re.S)
+COMMON_FLAGS = ["-std=c++20", "-pthread", "-DKITPOSE_WITH_CUDA", f"-I{EMULATOR}", f"-I{CSRC}"]
 
 
 def split_top_level(text: str) -> list[str]:
@@ -51,35 +52,60 @@ def _compile(args: list[str]) -> None:
         raise RuntimeError(f"emulated build failed: {' '.join(args[-3:])}\n{run.stderr[-4000:]}")
 
 
-def build_emulated_module() -> Path:
-    """Compile the emulated kitpose._C (cached under build/cuda_emulator/<hash of every input>)."""
-    import pybind11
-
-    inputs = sorted(CSRC.rglob("*.[ch]*")) + sorted(EMULATOR.glob("*.h"))
-    flags = ["-std=c++20", "-O1", "-fPIC", "-pthread", "-DKITPOSE_WITH_CUDA",
-             f"-DKITPOSE_KMEDOIDS_GRID_Z={GRID_Z}", f"-I{EMULATOR}", f"-I{CSRC}",
-             f"-I{sysconfig.get_paths()['include']}", f"-I{pybind11.get_include()}"]
+def _fresh_dir(kind: str, inputs: list[Path], flags: list[str]) -> Path:
+    """build/cuda_emulator/<kind>/<hash of inputs and flags>/, removing the kind's older builds."""
     digest = hashlib.sha256(" ".join(flags).encode())
     for path in inputs:
         digest.update(path.name.encode() + path.read_bytes())
-    out = BUILD / digest.hexdigest()[:16]
-    target = out / f"_C{sysconfig.get_config_var('EXT_SUFFIX')}"
-    for stale in (p for p in BUILD.glob("*") if p != out):  # builds of earlier sources
+    out = BUILD / kind / digest.hexdigest()[:16]
+    for stale in (p for p in (BUILD / kind).glob("*") if p != out):
         shutil.rmtree(stale, ignore_errors=True)
+    return out
+
+
+def _build(kind: str, name: str, flags: list[str], plain: list[Path], checked: list[Path] = (),
+           sanitize: list[str] = (), link: list[str] = ()) -> Path:
+    """Compile `plain` with `flags`, and csrc's .cu files (launches rewritten) plus `checked` with
+    `flags + sanitize`; link them into build/cuda_emulator/<kind>/<hash>/<name>."""
+    inputs = sorted(CSRC.rglob("*.[ch]*")) + sorted(EMULATOR.glob("*.[ch]*"))
+    out = _fresh_dir(kind, inputs, [*flags, *sanitize, *link])
+    target = out / name
     if target.is_file():
         return target
     out.mkdir(parents=True, exist_ok=True)
-    sources = [p for p in CSRC.rglob("*.cpp")]
-    for cu in CSRC.rglob("*.cu"):  # CUDA sources become C++ with emulator launches
+    checked = list(checked)
+    for cu in CSRC.rglob("*.cu"):  # the kernels (and cuda_info), as C++ with emulator launches
         rewritten = out / (cu.stem + "_emulated.cpp")
         rewritten.write_text(f'#include "cuda_runtime_api.h"\n{rewrite_launches(cu.read_text())}')
-        sources.append(rewritten)
-    objects = [out / (s.stem + ".o") for s in sources]
+        checked.append(rewritten)
+    jobs = [(src, [*flags, *(sanitize if src in checked else ())]) for src in [*plain, *checked]]
+    objects = [out / f"{i}_{src.stem}.o" for i, (src, _) in enumerate(jobs)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(_compile, [["g++", *flags, "-c", str(s), "-o", str(o)] for s, o in zip(sources, objects)]))
-    _compile(["g++", "-shared", "-pthread", *map(str, objects), "-o", str(target) + ".tmp"])
+        list(pool.map(_compile, [["g++", *f, "-c", str(src), "-o", str(o)] for (src, f), o in zip(jobs, objects)]))
+    _compile(["g++", *flags, *sanitize, *map(str, objects), *link, "-o", str(target) + ".tmp"])
     Path(str(target) + ".tmp").rename(target)
     return target
+
+
+def build_emulated_module() -> Path:
+    """The emulated kitpose._C: module.cpp, the bindings and CPU twins, the rewritten kernels."""
+    import pybind11
+
+    flags = [*COMMON_FLAGS, "-O1", "-fPIC", f"-DKITPOSE_KMEDOIDS_GRID_Z={GRID_Z}",
+             f"-I{sysconfig.get_paths()['include']}", f"-I{pybind11.get_include()}"]
+    name = f"_C{sysconfig.get_config_var('EXT_SUFFIX')}"
+    return _build("module", name, flags, plain=sorted(CSRC.rglob("*.cpp")), link=["-shared"])
+
+
+def build_sanitized_driver(sanitizer: str) -> Path:
+    """tests/cuda_emulator/sanitize_driver.cpp and the rewritten kernels built with -fsanitize=`sanitizer`.
+
+    The CPU twins (linked for their argument checks) stay uninstrumented: their function-multiversioning
+    resolvers run before ThreadSanitizer's runtime starts, and other tests cover them.
+    """
+    flags = [*COMMON_FLAGS, "-O1", "-g", "-fno-omit-frame-pointer", f"-DKITPOSE_KMEDOIDS_GRID_Z={GRID_Z}"]
+    return _build(sanitizer.replace(",", "_"), "sanitize_driver", flags, plain=sorted(CSRC.glob("*/*_cpu.cpp")),
+                  checked=[EMULATOR / "sanitize_driver.cpp"], sanitize=[f"-fsanitize={sanitizer}"])
 
 
 def load_emulated_module() -> ModuleType:
