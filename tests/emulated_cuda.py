@@ -2,8 +2,9 @@
 
 kitpose._C is compiled a second time from the same csrc/ files with g++ and KITPOSE_WITH_CUDA: the
 `<<<...>>>` launches are rewritten into emulator calls and tests/cuda_emulator/ stands in for CUDA's
-headers. Its `*_cuda` entry points then run the kernels' own code on host pointers. The build is
-cached under build/cuda_emulator/<hash of every input>.
+headers. Its `*_cuda` entry points then run the kernels' own code on host pointers. The same kernels
+also build into tests/cuda_emulator/sanitize_driver.cpp under the host sanitizers. Builds are cached
+under build/cuda_emulator/<kind>/<hash of every input and flag>.
 """
 from __future__ import annotations
 
