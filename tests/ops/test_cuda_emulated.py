@@ -12,6 +12,9 @@ the GPU's tests (`-m cuda`, compute-sanitizer, `make gpu-check`).
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulated_cuda import CSRC, LAUNCH, ROOT, rewrite_launches
+from emulated_cuda import CSRC, EMULATOR, LAUNCH, ROOT, rewrite_launches
 from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
                      hypothesis_points, point_cases, random_affine, random_heatmaps, random_points)
 from kitpose.ops import compiled
@@ -47,6 +50,22 @@ def test_every_cuda_source_launch_is_rewritten():
         text = cu.read_text()
         assert LAUNCH.search(text), f"{cu.name}: no kernel launch found"
         assert "<<<" not in rewrite_launches(text), f"{cu.name}: a launch the rewrite does not understand"
+
+
+def test_undefined_barrier_use_is_an_error_not_a_hang(tmp_path):
+    """Threads meeting at barriers on different lines, and a barrier some threads never reach, fail
+    the launch with a message; a well-formed kernel on the same emulator runs clean."""
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++ to build the emulated kernels")
+    exe = tmp_path / "divergence_probe"
+    subprocess.run(["g++", "-std=c++20", "-pthread", f"-I{EMULATOR}", str(EMULATOR / "divergence_probe.cpp"),
+                    "-o", str(exe)], check=True, capture_output=True, timeout=300)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "EMU_BARRIER_TIMEOUT_S": "1"})
+    lines = dict(line.split(": ", 1) for line in run.stdout.splitlines())
+    assert "divergent __syncthreads" in lines["split"] and "divergence_probe.cpp:11" in lines["split"]
+    assert "before the timeout" in lines["shuffle"]
+    assert lines["uniform"] == "no error"
 
 
 # ----------------------------------------------------------------------------- k-medoids
