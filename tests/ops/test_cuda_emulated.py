@@ -25,12 +25,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulated_cuda import CSRC, EMULATOR, LAUNCH, ROOT, rewrite_launches
-from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
+from helpers import (DARK_MAP_KINDS, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
                      hypothesis_points, point_cases, random_affine, random_heatmaps, random_points)
 from kitpose.ops import compiled
 from kitpose.ops.reference import dark_reference
 
 HYP = settings(max_examples=15, deadline=None)  # each example starts thousands of emulated threads
+DARK_PX = 1e-4  # brief: DARK coordinates within 1e-4 px of the reference
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -131,7 +132,7 @@ def test_dark_kernel_matches_the_reference_on_edge_cases(cuda_emu, name):
     maps = heatmap_cases()[name].astype(np.float32)
     coords, scores = emulated_dark(cuda_emu, maps)
     ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
-    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
     np.testing.assert_array_equal(scores, ref_scores.numpy())
 
 
@@ -143,7 +144,7 @@ def test_dark_kernel_matches_the_reference_on_random_maps(cuda_emu, half, kernel
     maps = maps.astype(np.float16) if half else maps
     coords, scores = emulated_dark(cuda_emu, maps, kernel=kernel)
     ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), kernel)
-    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=TOLERANCES["dark_twin_px"], rtol=0)
+    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
     np.testing.assert_array_equal(scores, ref_scores.numpy())
 
 
@@ -154,7 +155,7 @@ def test_dark_kernel_matches_the_reference_on_random_shapes(cuda_emu, n, k, h, w
     maps = hypothesis_heatmaps(seed, (n, k, h, w), kind)
     coords, scores = emulated_dark(cuda_emu, maps)
     ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
-    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
     np.testing.assert_array_equal(scores, ref_scores.numpy())
 
 
