@@ -128,13 +128,20 @@ def synth(out_dir: Path, num_images: int, seed: int, size: int, split: str, vide
               help="Stop after this many optimiser steps in total.")
 @click.option("--init", default=None, help="Fine-tune: start from 'default' or a kitpose checkpoint of "
               "the configured architecture (replaces the config's model.init).")
-def train(config: Path, out_dir: Path | None, resume: bool, max_steps: int | None, init: str | None) -> None:
+@click.option("--init-partial", is_flag=True, default=None,
+              help="With --init: load only the tensors whose shapes match (e.g. another keypoint count).")
+def train(config: Path, out_dir: Path | None, resume: bool, max_steps: int | None, init: str | None,
+          init_partial: bool | None) -> None:
     """Train from a YAML config; under torchrun this is DistributedDataParallel."""
+    import logging
+
     from kitpose.config import ConfigError
     from kitpose.train import train as run_training
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # validation AP and init reports
     try:
-        out = run_training(config, resume=resume, out_dir=out_dir, max_steps=max_steps, init=init)
+        out = run_training(config, resume=resume, out_dir=out_dir, max_steps=max_steps, init=init,
+                           init_partial=init_partial)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"run folder: {out}")

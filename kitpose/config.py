@@ -32,6 +32,7 @@ class ModelSection:
     name: str                                           # a preset of kitpose.models.MODELS
     overrides: dict[str, Any] = field(default_factory=dict)  # config fields replacing the preset's
     init: str = ""  # fine-tuning: start from "default" or a kitpose checkpoint of the same architecture
+    init_partial: bool = False  # with init: load the tensors whose shapes match (e.g. other K), rest fresh
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,18 @@ def build_model(cfg: Config) -> nn.Module:
     return create_model(cfg.model.name, **overrides)
 
 
-def init_from(model: nn.Module, spec: str) -> None:
+def init_from(model: nn.Module, spec: str, partial: bool = False) -> list[str]:
     """Copy the weights of `spec` ("default" or a kitpose checkpoint file) into `model` (fine-tuning).
 
-    Raises ConfigError naming the differing fields when the checkpoint is another architecture.
+    Args:
+        model: the freshly built model of the run.
+        spec: where the weights come from.
+        partial: when the architectures differ (say another keypoint count), load every tensor whose
+            name and shape match and leave the others freshly initialised.
+    Returns:
+        The names of the tensors left freshly initialised (empty for a full load).
+    Raises:
+        ConfigError naming the differing fields when the architectures differ and not `partial`.
     """
     from dataclasses import asdict
 
@@ -85,13 +93,27 @@ def init_from(model: nn.Module, spec: str) -> None:
         source = load_model(spec)
     except (ValueError, FileNotFoundError) as err:
         raise ConfigError(f"model.init: {err}") from None
+    if type(source) is not type(model):
+        raise ConfigError(f"model.init {spec!r} is a {type(source).__name__}, the config builds a "
+                          f"{type(model).__name__}")
     want, got = asdict(model.config), asdict(source.config)
-    if type(source) is not type(model) or want != got:
-        differ = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
-        raise ConfigError(f"model.init {spec!r} is a {type(source).__name__} that differs from the configured "
-                          f"{type(model).__name__} in (checkpoint, config): {differ}; set model.name/overrides "
-                          "to the checkpoint's architecture")
-    model.load_state_dict(source.state_dict())
+    if want == got:
+        model.load_state_dict(source.state_dict())
+        return []
+    differ = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    if not partial:
+        raise ConfigError(f"model.init {spec!r} differs from the configured {type(model).__name__} in "
+                          f"(checkpoint, config): {differ}; set model.name/overrides to the checkpoint's "
+                          "architecture, or model.init_partial: true (--init-partial) to load the tensors "
+                          "whose shapes match and train the others from scratch")
+    fresh_state = model.state_dict()
+    loaded = {k: v for k, v in source.state_dict().items()
+              if k in fresh_state and fresh_state[k].shape == v.shape}
+    model.load_state_dict(loaded, strict=False)
+    fresh = sorted(set(fresh_state) - set(loaded))
+    log.info("model.init %s (differs in %s): loaded %d of %d tensors; fresh: %s", spec, sorted(differ),
+             len(loaded), len(fresh_state), ", ".join(fresh) or "none")
+    return fresh
 
 
 def heatmap_size(model: nn.Module) -> tuple[int, int]:
@@ -110,7 +132,7 @@ def build_run(cfg: Config, ctx: DistContext, out_dir: Path, resume: bool = False
     seed_everything(cfg.train.seed)  # same initial weights on every rank
     model = build_model(cfg)
     if cfg.model.init and not resume:  # a resumed run takes its weights from last.pt
-        init_from(model, cfg.model.init)
+        init_from(model, cfg.model.init, cfg.model.init_partial)
     train_set, val_set = build_datasets(cfg, model.config.input_size, heatmap_size(model), ctx)
     model = wrap_model(model, ctx, cfg.train.sync_bn)
     optimizer = build_optimizer(model, cfg.train)
@@ -141,7 +163,7 @@ def _validator(cfg: Config, val_set, ctx: DistContext):
 
 
 def train(config: str | Path | Config, resume: bool = False, out_dir: str | Path | None = None,
-          max_steps: int | None = None, init: str | None = None) -> Path:
+          max_steps: int | None = None, init: str | None = None, init_partial: bool | None = None) -> Path:
     """Train a model from a YAML config (or Config); the entry of `kitpose train`.
 
     Args:
@@ -150,6 +172,7 @@ def train(config: str | Path | Config, resume: bool = False, out_dir: str | Path
         out_dir: run folder (default: the config's output.dir).
         max_steps: stop once this many optimiser steps (counted over the whole run) are done.
         init: replaces the config's model.init ("default" or a kitpose checkpoint to fine-tune).
+        init_partial: replaces the config's model.init_partial.
     Returns:
         The run folder (config.yaml, metrics.csv, training_curve.png, last.pt, best.pt, tb/).
     """
@@ -158,6 +181,8 @@ def train(config: str | Path | Config, resume: bool = False, out_dir: str | Path
     cfg = config if isinstance(config, Config) else load_config(config)
     if init is not None:
         cfg = replace(cfg, model=replace(cfg.model, init=init))
+    if init_partial is not None:
+        cfg = replace(cfg, model=replace(cfg.model, init_partial=init_partial))
     out = Path(out_dir or cfg.output.dir)
     ctx = init_distributed(cfg.train.device)
     try:

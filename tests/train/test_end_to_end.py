@@ -85,3 +85,25 @@ def test_cli_init_reports_a_bad_checkpoint_without_a_traceback(tmp_path):
     result = CliRunner().invoke(main, ["train", str(tmp_path / "tiny.yaml"), "--init", "kitpose-w8-128"])
     assert result.exit_code != 0 and "is a preset" in result.output
 
+
+
+def test_partial_init_loads_matching_tensors_and_keeps_the_rest_fresh(tmp_path):
+    """A checkpoint with 12 keypoints into a 17-keypoint run: only with init_partial, and then every
+    tensor of matching name and shape comes from the checkpoint, the others from the fresh init."""
+    base = tiny_config(tmp_path)
+    twelve = config_from_dict({**base, "model": {**base["model"],
+                                                 "overrides": {**base["model"]["overrides"], "num_keypoints": 12,
+                                                               "num_clusters": 4}}})
+    source = _tiny_checkpoint(tmp_path / "k12.pt", twelve, seed=3).state_dict()
+    with pytest.raises(ConfigError, match=r"'num_keypoints': \(12, 17\).*init_partial"):
+        build_run(with_init(tmp_path, str(tmp_path / "k12.pt")), init_distributed("cpu"), tmp_path / "run")
+
+    cfg = config_from_dict({**base, "model": {**base["model"], "init": str(tmp_path / "k12.pt"),
+                                              "init_partial": True}})
+    got = build_run(cfg, init_distributed("cpu"), tmp_path / "run").model.state_dict()
+    fresh = build_run(config_from_dict(base), init_distributed("cpu"), tmp_path / "run").model.state_dict()
+    same_shape = [k for k, v in got.items() if k in source and source[k].shape == v.shape]
+    other = [k for k in got if k not in same_shape]
+    assert other and len(same_shape) > len(other)  # the backbone loads; keypoint-sized tensors do not
+    assert all(torch.equal(got[k], source[k]) for k in same_shape)
+    assert all(torch.equal(got[k], fresh[k]) for k in other)
