@@ -19,13 +19,23 @@ def _pyplot():
     return plt
 
 
-def _series(rows: list[dict], bench: str, x: str, label) -> dict[str, list[tuple]]:
-    """label -> sorted (x, row) points of one bench."""
+def _series(rows: list[dict], x: str, label) -> dict[str, list[tuple]]:
+    """label -> sorted (x, row) points of rows of one bench."""
     out = defaultdict(list)
     for r in rows:
-        if r["bench"] == bench:
-            out[label(r)].append((r[x], r))
+        out[label(r)].append((r[x], r))
     return {k: sorted(v, key=lambda p: p[0]) for k, v in out.items()}
+
+
+def _line_plot(series: dict[str, list[tuple]], y: str, path: Path, **axes) -> Path:
+    """One line per series of row[y] against x, ticks at the measured x, axes settings from `axes`."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, points in series.items():
+        ax.plot([p[0] for p in points], [p[1][y] for p in points], marker="o", label=label)
+    ax.set(**axes)
+    _ticks(ax, series)
+    return _save(fig, ax, path)
 
 
 def _title(rows: list[dict], what: str) -> str:
@@ -47,35 +57,22 @@ def latency_vs_batch(rows: list[dict], path: Path) -> Path | None:
     """p50 latency per call against batch size, one line per backend/precision (log-log)."""
     rows = [r for r in rows if r["bench"] == "model"]
     model = _prefix(rows)
-    series = _series(rows, "model", "batch",
-                     lambda r: f"{model(r)}{r['backend']} {r['precision']} ({r['device']})")
+    series = _series(rows, "batch", lambda r: f"{model(r)}{r['backend']} {r['precision']} ({r['device']})")
     if not series:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, points in series.items():
-        ax.plot([p[0] for p in points], [p[1]["p50_ms"] for p in points], marker="o", label=label)
-    ax.set(xscale="log", yscale="log", xlabel="batch (crops per call)", ylabel="p50 latency (ms)",
-           title=_title(rows, "Model-only latency"))
-    _ticks(ax, series)
-    return _save(fig, ax, path)
+    return _line_plot(series, "p50_ms", path, xscale="log", yscale="log", xlabel="batch (crops per call)",
+                      ylabel="p50 latency (ms)", title=_title(rows, "Model-only latency"))
 
 
 def throughput_vs_instances(rows: list[dict], path: Path) -> Path | None:
     """Pipeline instances/s against animals per frame, one line per pipeline."""
     rows = [r for r in rows if r["bench"] == "pipeline"]
     model = _prefix(rows)
-    series = _series(rows, "pipeline", "instances", lambda r: f"{model(r)}{r['backend']} ({r['device']})")
+    series = _series(rows, "instances", lambda r: f"{model(r)}{r['backend']} ({r['device']})")
     if not series:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, points in series.items():
-        ax.plot([p[0] for p in points], [p[1]["throughput"] for p in points], marker="o", label=label)
-    ax.set(xlabel="animals per frame", ylabel="instances / s (end to end)", yscale="log",
-           title=_title(rows, "Pipeline throughput"))
-    _ticks(ax, series)
-    return _save(fig, ax, path)
+    return _line_plot(series, "throughput", path, xlabel="animals per frame",
+                      ylabel="instances / s (end to end)", yscale="log", title=_title(rows, "Pipeline throughput"))
 
 
 def ap_vs_precision(rows: list[dict], path: Path) -> Path | None:
