@@ -123,17 +123,21 @@ def emulated_dark(cuda_emu, maps: np.ndarray, affine: np.ndarray | None = None, 
     coords, scores = np.empty((n, k, 2), np.float32), np.empty((n, k), np.float32)
     rows = None if affine is None else np.ascontiguousarray(affine, np.float32)
     cuda_emu.dark_decode_cuda(_ptr(maps), 0 if rows is None else _ptr(rows), _ptr(coords), _ptr(scores),
-                         n, k, h, w, kernel, half, 0)
+                              n, k, h, w, kernel, half, 0)
     return coords, scores
+
+
+def assert_dark_like_reference(cuda_emu, maps: np.ndarray, kernel: int = 11) -> None:
+    """Emulated DARK kernel vs dark_reference: coordinates within DARK_PX, scores exact."""
+    coords, scores = emulated_dark(cuda_emu, maps, kernel=kernel)
+    ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), kernel)
+    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
+    np.testing.assert_array_equal(scores, ref_scores.numpy())
 
 
 @pytest.mark.parametrize("name", list(heatmap_cases()))
 def test_dark_kernel_matches_the_reference_on_edge_cases(cuda_emu, name):
-    maps = heatmap_cases()[name].astype(np.float32)
-    coords, scores = emulated_dark(cuda_emu, maps)
-    ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
-    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
-    np.testing.assert_array_equal(scores, ref_scores.numpy())
+    assert_dark_like_reference(cuda_emu, heatmap_cases()[name].astype(np.float32))
 
 
 @pytest.mark.parametrize("half", [False, True], ids=["fp32", "fp16"])
@@ -141,22 +145,14 @@ def test_dark_kernel_matches_the_reference_on_edge_cases(cuda_emu, name):
 def test_dark_kernel_matches_the_reference_on_random_maps(cuda_emu, half, kernel):
     maps = random_heatmaps(7, (3, 17, 64, 48))
     maps[0, 0] = np.where(maps[0, 0] > 0.9, maps[0, 0], -0.5)  # the clamp path (whole-map blurred max)
-    maps = maps.astype(np.float16) if half else maps
-    coords, scores = emulated_dark(cuda_emu, maps, kernel=kernel)
-    ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), kernel)
-    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
-    np.testing.assert_array_equal(scores, ref_scores.numpy())
+    assert_dark_like_reference(cuda_emu, maps.astype(np.float16) if half else maps, kernel)
 
 
 @given(n=st.integers(1, 3), k=st.integers(1, 4), h=st.integers(1, 40), w=st.integers(1, 40),
        seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(DARK_MAP_KINDS))
 @HYP
 def test_dark_kernel_matches_the_reference_on_random_shapes(cuda_emu, n, k, h, w, seed, kind):
-    maps = hypothesis_heatmaps(seed, (n, k, h, w), kind)
-    coords, scores = emulated_dark(cuda_emu, maps)
-    ref_coords, ref_scores = dark_reference(torch.from_numpy(maps), 11)
-    np.testing.assert_allclose(coords, ref_coords.numpy(), atol=DARK_PX, rtol=0)
-    np.testing.assert_array_equal(scores, ref_scores.numpy())
+    assert_dark_like_reference(cuda_emu, hypothesis_heatmaps(seed, (n, k, h, w), kind))
 
 
 def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(cuda_emu):
@@ -172,17 +168,24 @@ def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(cuda_emu):
 
 # ----------------------------------------------------------------------------- warp
 
+def assert_warp_like_cpu_twin(cuda_emu, frame: np.ndarray, mats: np.ndarray, out_hw: tuple[int, int],
+                              swap_rb: bool) -> None:
+    """Emulated warp kernel (B, 3, h, w) vs the C++ CPU twin, ImageNet normalisation, within 1e-5."""
+    mean, std = compiled.IMAGENET_MEAN, compiled.IMAGENET_STD
+    out = np.empty((len(mats), 3, *out_hw), np.float32)
+    cuda_emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), len(mats), *frame.shape[:2], *out_hw, swap_rb,
+                              mean, std, 0)
+    want = compiled.warp_affine(frame, mats, out_hw, mean, std, swap_rb=swap_rb)
+    np.testing.assert_allclose(out, want, atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("swap_rb", [False, True])
 def test_warp_kernel_matches_the_cpu_twin(cuda_emu, swap_rb):
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
     out_hw = (12, 9)
     mats = np.stack([random_affine(rng, frame.shape[:2], out_hw) for _ in range(3)])
-    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-    out = np.empty((3, 3, *out_hw), np.float32)
-    cuda_emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), 3, 40, 52, *out_hw, swap_rb, mean, std, 0)
-    want = compiled.warp_affine(frame, mats, out_hw, mean, std, swap_rb=swap_rb)
-    np.testing.assert_allclose(out, want, atol=1e-5, rtol=0)
+    assert_warp_like_cpu_twin(cuda_emu, frame, mats, out_hw, swap_rb)
 
 
 @given(fh=st.integers(1, 60), fw=st.integers(1, 60), oh=st.integers(1, 24), ow=st.integers(1, 24),
@@ -192,10 +195,7 @@ def test_warp_kernel_matches_the_cpu_twin_on_random_shapes(cuda_emu, fh, fw, oh,
     rng = np.random.default_rng(seed)
     frame = rng.integers(0, 256, (fh, fw, 3), dtype=np.uint8)
     mats = np.stack([random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
-    out = np.empty((b, 3, oh, ow), np.float32)
-    mean, std = compiled.IMAGENET_MEAN, compiled.IMAGENET_STD
-    cuda_emu.warp_affine_cuda(_ptr(frame), _ptr(mats), _ptr(out), b, fh, fw, oh, ow, swap, mean, std, 0)
-    np.testing.assert_allclose(out, compiled.warp_affine(frame, mats, (oh, ow), swap_rb=swap), atol=1e-5, rtol=0)
+    assert_warp_like_cpu_twin(cuda_emu, frame, mats, (oh, ow), swap)
 
 
 def test_emulated_module_is_a_separate_build():
