@@ -53,10 +53,16 @@ def _tiny_checkpoint(path, cfg, seed: int):
     return model
 
 
+def tiny_model(root, overrides: dict | None = None, **model_fields):
+    """The tiny config with extra architecture overrides and model-section fields (init, init_partial)."""
+    cfg = tiny_config(root)
+    model = {**cfg["model"], "overrides": {**cfg["model"]["overrides"], **(overrides or {})}, **model_fields}
+    return config_from_dict({**cfg, "model": model})
+
+
 def with_init(root, spec: str):
     """The tiny config with model.init = spec."""
-    cfg = tiny_config(root)
-    return config_from_dict({**cfg, "model": {**cfg["model"], "init": spec}})
+    return tiny_model(root, init=spec)
 
 
 def test_init_starts_a_run_from_the_checkpoint_weights(tmp_path):
@@ -70,9 +76,7 @@ def test_init_starts_a_run_from_the_checkpoint_weights(tmp_path):
 
 
 def test_init_with_another_architecture_names_the_fields(tmp_path):
-    other = config_from_dict({**tiny_config(tmp_path), "model": {
-        "name": "kitpose-w32-256", "overrides": {**tiny_config(tmp_path)["model"]["overrides"], "dim": 32}}})
-    _tiny_checkpoint(tmp_path / "other.pt", other, seed=1)
+    _tiny_checkpoint(tmp_path / "other.pt", tiny_model(tmp_path, {"dim": 32}), seed=1)
     with pytest.raises(ConfigError, match=r"'dim': \(32, 64\)"):
         build_run(with_init(tmp_path, str(tmp_path / "other.pt")), init_distributed("cpu"), tmp_path / "run")
     for spec, words in (("kitpose-w8-128", "is a preset"), (str(tmp_path / "missing.pt"), "missing.pt")):
@@ -86,22 +90,17 @@ def test_cli_init_reports_a_bad_checkpoint_without_a_traceback(tmp_path):
     assert result.exit_code != 0 and "is a preset" in result.output
 
 
-
 def test_partial_init_loads_matching_tensors_and_keeps_the_rest_fresh(tmp_path):
     """A checkpoint with 12 keypoints into a 17-keypoint run: only with init_partial, and then every
     tensor of matching name and shape comes from the checkpoint, the others from the fresh init."""
-    base = tiny_config(tmp_path)
-    twelve = config_from_dict({**base, "model": {**base["model"],
-                                                 "overrides": {**base["model"]["overrides"], "num_keypoints": 12,
-                                                               "num_clusters": 4}}})
+    twelve = tiny_model(tmp_path, {"num_keypoints": 12, "num_clusters": 4})
     source = _tiny_checkpoint(tmp_path / "k12.pt", twelve, seed=3).state_dict()
     with pytest.raises(ConfigError, match=r"'num_keypoints': \(12, 17\).*init_partial"):
         build_run(with_init(tmp_path, str(tmp_path / "k12.pt")), init_distributed("cpu"), tmp_path / "run")
 
-    cfg = config_from_dict({**base, "model": {**base["model"], "init": str(tmp_path / "k12.pt"),
-                                              "init_partial": True}})
+    cfg = tiny_model(tmp_path, init=str(tmp_path / "k12.pt"), init_partial=True)
     got = build_run(cfg, init_distributed("cpu"), tmp_path / "run").model.state_dict()
-    fresh = build_run(config_from_dict(base), init_distributed("cpu"), tmp_path / "run").model.state_dict()
+    fresh = build_run(tiny_model(tmp_path), init_distributed("cpu"), tmp_path / "run").model.state_dict()
     same_shape = [k for k, v in got.items() if k in source and source[k].shape == v.shape]
     other = [k for k in got if k not in same_shape]
     assert other and len(same_shape) > len(other)  # the backbone loads; keypoint-sized tensors do not
