@@ -103,9 +103,7 @@ class Barrier {
 
   void break_with(const std::string& why) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!broken_) why_ = why;
-    broken_ = true;
-    cv_.notify_all();
+    break_locked(why);
   }
 
  private:
@@ -114,10 +112,13 @@ class Barrier {
     ++phase_;
     cv_.notify_all();
   }
-  [[noreturn]] void fail(const std::string& why) {  // mutex_ held
+  void break_locked(const std::string& why) {  // mutex_ held; the first reason is kept
     if (!broken_) why_ = why;
     broken_ = true;
     cv_.notify_all();
+  }
+  [[noreturn]] void fail(const std::string& why) {  // mutex_ held
+    break_locked(why);
     throw std::runtime_error("emulated CUDA: " + why_);
   }
   void throw_if_broken() const {
