@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # The Triton server's own environment (kitpose/serving/interpreter.py says why): ~170 MB from PyPI.
 SERVE_ENV := $(VENV)/serve
 
-.PHONY: setup build serve-env test demo gpu-check clean
+.PHONY: setup build serve-env test demo gpu-check gpu-check-dry clean
 
 setup: $(VENV)/.deps $(VENV)/.native
 
@@ -44,12 +44,16 @@ demo: setup
 	$(VENV)/bin/kitpose demo
 
 # On a GPU machine (nvcc, compute-sanitizer, and a CUDA torch in GPU_PY's environment): builds
-# kitpose._C with CUDA, runs the CUDA tests, compute-sanitizer memcheck and racecheck over every op and
-# the GPU kernel benchmark; logs in bench/results/gpu/ (bench/gpu_check.sh says more). Downloads
-# nothing: after `make setup` it uses .venv, or pass e.g. GPU_PY=python3 for a system CUDA torch.
+# kitpose._C for sm_90, runs the CUDA tests, compute-sanitizer memcheck and racecheck over every op,
+# the kernel, model, pipeline and training benchmarks; results in bench/results/gpu/run-<time>/
+# (bench/gpu_check.sh says more). Downloads nothing: after `make setup` it uses .venv, or pass e.g.
+# GPU_PY=python3 for a system CUDA torch. `make gpu-check-dry` runs every step on this CPU, tiny.
 GPU_PY ?= $(PY)
 gpu-check:
 	bash bench/gpu_check.sh $(GPU_PY)
+
+gpu-check-dry: setup
+	bash bench/gpu_check.sh --dry-run $(PY)
 
 clean:
 	rm -rf $(VENV) build *.egg-info kitpose/_C*.so

@@ -6,7 +6,8 @@ import sys
 
 # name -> module under kitpose.bench with a main(argv) function
 # ("run" is `kitpose bench`: model-only, pipeline and accuracy benches; see kitpose.bench.cli)
-BENCHES = {"kernels": "kitpose.bench.kernels", "run": "kitpose.bench.cli"}
+BENCHES = {"kernels": "kitpose.bench.kernels", "train": "kitpose.bench.train_bench",
+           "run": "kitpose.bench.cli"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,8 @@
 Each `Target` maps a (B, 3, h, w) float32 host batch to heatmaps. ORT and TensorRT targets are
 the runtime's runners (numpy in, numpy out: host copies included on a GPU, io "host"); torch
 targets on a GPU keep the batch on the device (io "device") so they time the model, not PCIe.
+The torch variants: `torch` (eager), `torch-cl` (eager, channels-last), `torch-graphs` (one CUDA
+graph per batch size, replayed; GPU only) and `torch-compile` (inductor).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import numpy as np
 
 from kitpose.bench.models import BenchModel
 
-ALL_BACKENDS = ("torch", "torch-compile", "ort", "trt", "trt-rtx")
+TORCH_BACKENDS = ("torch", "torch-cl", "torch-graphs", "torch-compile")
+ALL_BACKENDS = (*TORCH_BACKENDS, "ort", "trt", "trt-rtx")
 
 
 @dataclass
@@ -37,37 +40,83 @@ class Skip(Exception):
     """A backend/precision that cannot run here; the message is the reason the report prints."""
 
 
-def torch_target(bench: BenchModel, precision: str, device: str, compiled: bool) -> Target:
-    """PyTorch eager (or torch.compile) at fp32, or fp16 on a GPU."""
+def torch_target(bench: BenchModel, backend: str, precision: str, device: str) -> Target:
+    """PyTorch at fp32, or fp16 on a GPU, as one of TORCH_BACKENDS."""
     import torch
 
-    name = "torch-compile" if compiled else "torch"
     if precision == "int8":
-        raise Skip(f"{name} int8: no int8 PyTorch path here (int8 is an ONNX Q/DQ variant)")
+        raise Skip(f"{backend} int8: no int8 PyTorch path here (int8 is an ONNX Q/DQ variant)")
     if precision == "fp16" and device != "cuda":
-        raise Skip(f"{name} fp16: half-precision convolutions are a GPU path; CPU rows are fp32")
+        raise Skip(f"{backend} fp16: half-precision convolutions are a GPU path; CPU rows are fp32")
+    if backend == "torch-graphs" and device != "cuda":
+        raise Skip("torch-graphs: CUDA graphs need a GPU; this run is on the CPU")
     dtype = torch.float16 if precision == "fp16" else torch.float32
+    layout = torch.channels_last if backend == "torch-cl" else torch.contiguous_format
     model = copy.deepcopy(bench.model).to(device=device, dtype=dtype).eval()  # bench.model stays fp32 CPU
-    settings = {"io": "device" if device == "cuda" else "host", "torch_threads": torch.get_num_threads()}
-    if compiled:
-        start = time.perf_counter()
-        try:
-            model = torch.compile(model)
-            with torch.inference_mode():
-                model(torch.zeros(1, 3, *bench.input_size, device=device, dtype=dtype))
-        except Exception as err:  # noqa: BLE001 - inductor raises many types; the reason is reported
-            raise Skip(f"torch.compile failed here: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
-        settings["compile_s"] = round(time.perf_counter() - start, 1)
+    model = model.to(memory_format=layout)
+    settings = {"io": "device" if device == "cuda" else "host", "torch_threads": torch.get_num_threads(),
+                "memory_format": "channels_last" if backend == "torch-cl" else "contiguous"}
+    if backend == "torch-compile":
+        model, settings["compile_s"] = _compiled(model, bench.input_size, device, dtype)
 
     def prepare(batch: np.ndarray):
-        return torch.from_numpy(batch).to(device=device, dtype=dtype)
+        return torch.from_numpy(batch).to(device=device, dtype=dtype).contiguous(memory_format=layout)
 
     def call(x):
         with torch.inference_mode():
             out = model(x).heatmaps
         return out if device == "cuda" else out.numpy()
 
-    return Target(name, precision, device, prepare, call, settings)
+    if backend == "torch-graphs":
+        call = _graph_replayer(model)
+    return Target(backend, precision, device, prepare, call, settings)
+
+
+def _compiled(model, input_size: tuple[int, int], device: str, dtype) -> tuple[Any, float]:
+    """torch.compile(model), compiled by one call; (compiled model, seconds), or Skip with the reason."""
+    import torch
+
+    start = time.perf_counter()
+    try:
+        model = torch.compile(model)
+        with torch.inference_mode():
+            model(torch.zeros(1, 3, *input_size, device=device, dtype=dtype))
+    except Exception as err:  # noqa: BLE001 - inductor raises many types; the reason is reported
+        raise Skip(f"torch.compile failed here: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
+    return model, round(time.perf_counter() - start, 1)
+
+
+def _graph_replayer(model) -> Callable[[Any], Any]:
+    """call(x) replaying a CUDA graph of model(x) captured on x's first call (x is the static input).
+
+    The sweep prepares one input tensor per batch size and calls with it every time, so each batch
+    size is captured once (during warm-up) and every timed call is one replay.
+    """
+    import torch
+
+    graphs: dict[tuple, tuple[Any, Any]] = {}
+
+    def call(x):
+        key = (x.data_ptr(), tuple(x.shape))
+        if key not in graphs:
+            graphs[key] = _capture(model, x)
+        graph, out = graphs[key]
+        graph.replay()
+        return out
+
+    def _capture(m, x):
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.inference_mode(), torch.cuda.stream(side):
+            for _ in range(3):  # cuDNN autotuning and lazy inits happen outside the capture
+                m(x)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.graph(graph):
+            out = m(x).heatmaps  # (B, K, H, W), a buffer of the graph's pool
+        return graph, out
+
+    return call
 
 
 def ort_target(bench: BenchModel, precision: str, device: str, threads: int) -> Target:
@@ -123,8 +172,8 @@ def engine_target(bench: BenchModel, backend: str, precision: str, device: str, 
 def make_target(bench: BenchModel, backend: str, precision: str, device: str, threads: int,
                 max_batch: int, work_dir: Path) -> Target:
     """The Target for one backend/precision; raises Skip with the reason when it cannot run."""
-    if backend in ("torch", "torch-compile"):
-        return torch_target(bench, precision, device, compiled=backend == "torch-compile")
+    if backend in TORCH_BACKENDS:
+        return torch_target(bench, backend, precision, device)
     if backend == "ort":
         return ort_target(bench, precision, device, threads)
     if backend in ("trt", "trt-rtx"):

@@ -29,6 +29,17 @@ def _list(kind):
     return parse
 
 
+def _size(ctx, param, value: str) -> tuple[int, int]:
+    """A click callback turning 'HxW' into (h, w)."""
+    try:
+        h, w = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected HxW, e.g. 1080x1920") from None
+    if h < 64 or w < 64:
+        raise click.BadParameter(f"{value!r}: frames must be at least 64x64")
+    return h, w
+
+
 def _triton(ctx: click.Context, url: str, extra: list[str]) -> None:
     """Run kitpose.bench.triton.main(["--url", URL, *extra]) and exit with its code."""
     try:
@@ -52,6 +63,8 @@ def _triton(ctx: click.Context, url: str, extra: list[str]) -> None:
               help="Batch sweep, e.g. 1,2,4,8,16,32,64,128,256 on a GPU.")
 @click.option("--pipelines", default="ort,torch,official", show_default=True, callback=_list(str))
 @click.option("--instances", default="1,4,8", show_default=True, callback=_list(int), help="Animals per frame.")
+@click.option("--frame-size", default="720x1280", show_default=True, callback=_size,
+              help="HxW of the pipeline bench's frames, e.g. 1080x1920.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--threads", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(min=1),
               help="Threads for torch, OpenCV and ONNX Runtime alike.")

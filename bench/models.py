@@ -81,6 +81,24 @@ def export_onnx_variants(bench_model: BenchModel, out_dir: Path, precisions: lis
     return skipped
 
 
+def model_metadata(bench_model: BenchModel, dataset: str = "ap10k"):
+    """The runtime ModelMetadata the export would write for this model (sizes from one probe call),
+    so pipelines that run no ONNX file crop and decode exactly as the exported one would."""
+    import torch
+
+    from kitpose.export.config import ExportConfig
+    from kitpose.export.metadata import build_metadata, dataset_fields
+    from kitpose.runtime.metadata import ModelMetadata
+
+    cfg = ExportConfig(dataset=dataset, model_name=_slug(bench_model.spec))
+    h, w = bench_model.input_size
+    with torch.no_grad():
+        heatmaps = bench_model.model(torch.zeros(1, 3, h, w)).heatmaps  # (1, K, H, W)
+    props = build_metadata(dataset_fields(cfg), heatmaps.shape[1], (h, w), tuple(heatmaps.shape[2:]),
+                           cfg.model_name, cfg)
+    return ModelMetadata.from_props(props, f"--model {bench_model.spec}")
+
+
 def _slug(spec: str) -> str:
     """A file-name-safe model name ('runs/x/best.pt' -> 'best')."""
     return Path(spec).stem if Path(spec).suffix else spec

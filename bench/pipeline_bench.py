@@ -1,5 +1,6 @@
-"""End-to-end pipeline benchmark: ORT (torch-free), PyTorch eager and the official-style baseline on
-the same model, frames and boxes, in one run, with per-stage latency.
+"""End-to-end pipeline benchmark: ORT (torch-free), PyTorch eager, the compiled-kernel pipeline (GPU
+warp -> fp16 model from CUDA graphs -> GPU DARK on a GPU) and the official-style baseline on the same
+model, frames and boxes, in one run, with per-stage latency.
 """
 from __future__ import annotations
 
@@ -14,20 +15,20 @@ from kitpose.bench.models import BenchModel
 from kitpose.bench.pipelines import STAGES, OfficialPipeline, StagedPipeline
 from kitpose.bench.timing import summarize, time_calls
 
-PIPELINES = ("ort", "torch", "official")
+PIPELINES = ("ort", "torch", "kernels", "official")
 
 
-def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: int, max_batch: int
-                    ) -> tuple[dict, list[str]]:
+def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: int, max_batch: int,
+                    dataset: str = "ap10k") -> tuple[dict, list[str]]:
     """name -> StagedPipeline for the requested pipelines, plus skip reasons.
 
-    All share the ONNX file's metadata (sizes, mean/std), so they crop and decode the same way.
+    All share the metadata the export writes (sizes, mean/std), so they crop and decode the same way.
     """
-    from kitpose.runtime.metadata import read_model_metadata
+    from kitpose.bench.models import model_metadata
     from kitpose.runtime.ort_runner import OrtRunner
     from kitpose.runtime.torch_runner import TorchRunner
 
-    meta = read_model_metadata(bench.onnx["fp32"])
+    meta = model_metadata(bench, dataset)
     built, skips = {}, []
     for name in names:
         if name == "ort":
@@ -40,6 +41,10 @@ def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: i
         elif name == "torch":
             model = bench.model if device == "cpu" else copy.deepcopy(bench.model)  # .to() moves in place
             built[name] = StagedPipeline(TorchRunner(model, device=device), meta, max_batch)
+        elif name == "kernels":
+            from kitpose.bench.kernel_pipeline import KernelPipeline
+
+            built[name] = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch, device=device)
         elif name == "official":
             model = bench.model if device == "cpu" else copy.deepcopy(bench.model)
             built[name] = OfficialPipeline(model, meta, max_batch, device=device)
@@ -76,28 +81,36 @@ def time_pipelines(pipes: dict[str, StagedPipeline], data: bytes, boxes: np.ndar
             _timed_frames(pipe, data, boxes, method, tallies[name], laps[name])
     out = {}
     for name, tally in tallies.items():
-        stages = {s: {"p50_ms": float(np.median(laps[name][s])), "mean_ms": float(np.mean(laps[name][s]))}
-                  for s in STAGES}
+        stages = {s: _lap_stats(laps[name][s]) for s in STAGES}
         out[name] = {**summarize(tally.times), "warmup": method.warmup, "timer": "perf_counter",
                      "stages": stages, "host_peak_rss_mib": tally.rss, "rss_scope": tally.scope,
                      "device_peak_mib": tally.device}
+        kernels = {k.split("/", 1)[1]: _lap_stats(v) for k, v in laps[name].items() if k.startswith("kernels/")}
+        if kernels:  # the compiled kernels' own times, and their share of a frame (p50 over p50)
+            out[name]["kernels"] = kernels
+            out[name]["kernel_share_p50"] = sum(k["p50_ms"] for k in kernels.values()) / out[name]["p50_ms"]
     return out
 
 
+def _lap_stats(laps: list[float]) -> dict:
+    return {"p50_ms": float(np.median(laps)), "mean_ms": float(np.mean(laps))}
+
+
 def run_pipeline_bench(bench: BenchModel, names: list[str], instances: list[int], method: Method,
-                       max_batch: int = 64, frame_size: tuple[int, int] = (720, 1280)
+                       max_batch: int = 64, frame_size: tuple[int, int] = (720, 1280), dataset: str = "ap10k"
                        ) -> tuple[list[dict], list[str]]:
     """Every pipeline at every animals-per-frame count, in interleaved rounds so load drifts hit all alike.
 
     Returns:
         (partial rows, skip reasons).
     """
-    pipes, skips = build_pipelines(bench, names, method.device, method.threads, max_batch)
+    pipes, skips = build_pipelines(bench, names, method.device, method.threads, max_batch, dataset)
     rows = []
     for count in instances:
         data, boxes = synthetic_frame(count, frame_size)
         for name, stats in time_pipelines(pipes, data, boxes, method).items():
-            rows.append({"bench": "pipeline", "backend": name, "precision": "fp32",
+            precision = getattr(pipes[name], "precision", "fp32")
+            rows.append({"bench": "pipeline", "backend": name, "precision": precision,
                          "device": method.device, "instances": count,
                          **stats, "fps": 1e3 / stats["mean_ms"], "throughput": 1e3 * count / stats["mean_ms"],
                          "settings": {"frame_hw": list(frame_size), "max_batch": max_batch,

@@ -32,6 +32,7 @@ class Options:
     min_seconds: float = 2.0
     rounds: int = 3
     max_batch: int = 64
+    frame_size: tuple[int, int] = (720, 1280)  # (h, w) of the pipeline bench's frames
     work_dir: Path = Path("out/bench")     # exported ONNX, engines, generated eval set
     eval_annotations: Path | None = None
     eval_images: Path | None = None
@@ -58,10 +59,19 @@ def run_suite(opts: Options) -> tuple[list[dict], list[str]]:
     bench = load_bench_model(opts.model)
     skips = [f"model weights: {bench.note}"] if bench.note else []
     onnx_dir = opts.work_dir / "onnx" / Path(opts.model).stem
-    skips += [f"{p}: {why}" for p, why in export_onnx_variants(bench, onnx_dir, list(opts.precisions),
-                                                               opts.dataset).items()]
+    if needs_onnx(opts):
+        skips += [f"{p}: {why}" for p, why in export_onnx_variants(bench, onnx_dir, list(opts.precisions),
+                                                                   opts.dataset).items()]
     rows, more = run_benches(bench, opts, onnx_dir)
     return rows, list(dict.fromkeys(skips + more))  # once each
+
+
+def needs_onnx(opts: Options) -> bool:
+    """Whether a requested bench runs an exported file (ORT/TensorRT backends, the ORT pipeline, the
+    accuracy gate); PyTorch-only runs skip the export (minutes for a full-size model on a CPU)."""
+    files = ("ort", "trt", "trt-rtx")
+    return ("model" in opts.benches and any(b in files for b in opts.backends)) or \
+        ("pipeline" in opts.benches and "ort" in opts.pipelines) or "accuracy" in opts.benches
 
 
 def run_benches(bench, opts: Options, onnx_dir: Path) -> tuple[list[dict], list[str]]:
@@ -87,7 +97,8 @@ def run_benches(bench, opts: Options, onnx_dir: Path) -> tuple[list[dict], list[
     if "pipeline" in opts.benches:
         from kitpose.bench.pipeline_bench import run_pipeline_bench
 
-        got, why = run_pipeline_bench(bench, list(opts.pipelines), list(opts.instances), method, opts.max_batch)
+        got, why = run_pipeline_bench(bench, list(opts.pipelines), list(opts.instances), method, opts.max_batch,
+                                      tuple(opts.frame_size), opts.dataset)
         rows, skips = rows + got, skips + why
     if "accuracy" in opts.benches:
         rows, skips = _accuracy(bench, opts, rows, skips)

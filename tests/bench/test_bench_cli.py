@@ -63,7 +63,7 @@ def test_accuracy_rows_on_a_small_eval_set(tmp_path):
 
 def test_bad_choices_and_stray_arguments():
     result = CliRunner().invoke(bench_cmd, ["--backends", "torch,tflite"])
-    assert result.exit_code == 2 and "choose from torch,torch-compile,ort,trt,trt-rtx" in result.output
+    assert result.exit_code == 2 and "choose from torch,torch-cl,torch-graphs,torch-compile,ort,trt,trt-rtx" in result.output
     result = CliRunner().invoke(bench_cmd, ["--batchs", "4"])
     assert result.exit_code == 2 and "unexpected arguments ['--batchs', '4']" in result.output
 

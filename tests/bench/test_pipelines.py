@@ -62,3 +62,67 @@ def test_official_pipeline_agrees_with_torch_pipeline(tiny_bench, ort_runner):
     # crops are the same bilinear warp; scores equal to the rounding of the records
     np.testing.assert_allclose(a[..., :2], b[..., :2], atol=1e-2)
     np.testing.assert_allclose(a[..., 2], b[..., 2], atol=2e-3)
+
+
+def test_model_metadata_equals_the_exported_files(tiny_bench, ort_runner):
+    from kitpose.bench.models import model_metadata
+
+    assert model_metadata(tiny_bench) == ort_runner.metadata
+
+
+def _keypoints(records):
+    return np.array([r["keypoints"] for r in records])  # (N, K, 3)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The embedded default model (trained: its keypoints follow the image, unlike random weights')."""
+    from kitpose.bench.models import load_bench_model, model_metadata
+
+    bench = load_bench_model("default")
+    assert bench.weights == "trained"
+    return bench, model_metadata(bench)
+
+
+def _torch_pipeline_keypoints(bench, meta, data, boxes):
+    import copy
+
+    from kitpose.runtime.torch_runner import TorchRunner
+
+    return _keypoints(StagedPipeline(TorchRunner(copy.deepcopy(bench.model)), meta).run(data, boxes))
+
+
+def test_kernel_pipeline_on_the_cpu_equals_the_torch_pipeline(trained):
+    import copy
+
+    from kitpose.bench.kernel_pipeline import KernelPipeline
+
+    bench, meta = trained
+    data, boxes = synthetic_frame(3, (240, 320))
+    laps = {}
+    pipe = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch=2, device="cpu")
+    got = _keypoints(pipe.run(data, boxes, laps))
+    expect = _torch_pipeline_keypoints(bench, meta, data, boxes)
+    # same crops (the warp twin reads BGR as RGB like warp_crops), model and DARK: record rounding only;
+    # crops read without the R/B swap move keypoints by about a pixel
+    np.testing.assert_allclose(got, expect, atol=2e-3)
+    assert pipe.precision == "fp32" and set(laps) == {*STAGES, "kernels/warp_affine", "kernels/dark_decode"}
+
+
+@pytest.mark.cuda
+def test_kernel_pipeline_on_the_gpu_agrees_with_the_fp32_cpu_pipeline(trained):
+    import copy
+
+    from kitpose.bench.kernel_pipeline import KernelPipeline
+
+    bench, meta = trained
+    data, boxes = synthetic_frame(5, (240, 320))
+    pipe = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch=4, device="cuda")
+    for _ in range(2):  # the second frame replays the captured graphs (buckets 4 and 1)
+        got = _keypoints(pipe.run(data, boxes))
+    assert sorted(pipe.graphs) == [1, 4] and pipe.precision == "fp16"
+    expect = _torch_pipeline_keypoints(bench, meta, data, boxes)
+    # fp16 model: peaks move by a fraction of a heatmap pixel (4 frame px here) at most
+    err = np.abs(got[..., :2] - expect[..., :2])
+    assert np.median(err) < 0.5 and err.max() < 4.0, (np.median(err), err.max())
+    np.testing.assert_allclose(got[..., 2], expect[..., 2], atol=2e-2)
