@@ -3,8 +3,9 @@
 Each `Target` maps a (B, 3, h, w) float32 host batch to heatmaps. ORT and TensorRT targets are
 the runtime's runners (numpy in, numpy out: host copies included on a GPU, io "host"); torch
 targets on a GPU keep the batch on the device (io "device") so they time the model, not PCIe.
-The torch variants: `torch` (eager), `torch-cl` (eager, channels-last), `torch-graphs` (one CUDA
-graph per batch size, replayed; GPU only) and `torch-compile` (inductor).
+The torch variants: `torch` (eager), `torch-cl` (eager, channels-last), `torch-graphs` (channels-last,
+one CUDA graph per batch size, replayed; GPU only) and `torch-compile` (inductor). On a GPU every
+variant runs with cudnn.benchmark on (fixed shapes per batch size; `settings.cudnn_benchmark`).
 """
 from __future__ import annotations
 
@@ -51,11 +52,15 @@ def torch_target(bench: BenchModel, backend: str, precision: str, device: str) -
     if backend == "torch-graphs" and device != "cuda":
         raise Skip("torch-graphs: CUDA graphs need a GPU; this run is on the CPU")
     dtype = torch.float16 if precision == "fp16" else torch.float32
-    layout = torch.channels_last if backend == "torch-cl" else torch.contiguous_format
+    nhwc = backend in ("torch-cl", "torch-graphs")
+    layout = torch.channels_last if nhwc else torch.contiguous_format
     model = copy.deepcopy(bench.model).to(device=device, dtype=dtype).eval()  # bench.model stays fp32 CPU
     model = model.to(memory_format=layout)
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes per batch: let cuDNN time its algorithms
     settings = {"io": "device" if device == "cuda" else "host", "torch_threads": torch.get_num_threads(),
-                "memory_format": "channels_last" if backend == "torch-cl" else "contiguous"}
+                "memory_format": "channels_last" if nhwc else "contiguous",
+                "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}
     if backend == "torch-compile":
         model, settings["compile_s"] = _compiled(model, bench.input_size, device, dtype)
 

@@ -3,8 +3,8 @@ every stage on one device.
 
 On a GPU (the pipeline this file exists for): the frame is uploaded once, the warp kernel cuts and
 normalises every crop on the device, the model runs in fp16 from CUDA graphs captured per batch
-bucket, and the DARK kernel decodes and maps back to the frame on the device; only the (N, K, 3)
-keypoints come back. On the CPU the same code runs the CPU twins and an fp32 eager model, so its
+bucket (channels-last, cudnn.benchmark on), and the DARK kernel decodes and maps back to the frame
+on the device; only the (N, K, 3) keypoints come back. On the CPU the same code runs the CPU twins and an fp32 eager model, so its
 keypoints can be checked against `StagedPipeline` there.
 
 Stage laps end with a device sync (a stage's time is its work done, not its launches), and the two
@@ -37,7 +37,10 @@ class KernelPipeline(StagedPipeline):
         self.gpu = self.device.type == "cuda"
         self.precision = "fp16" if self.gpu else "fp32"
         dtype = torch.float16 if self.gpu else torch.float32
-        self.model = model.to(self.device, dtype).eval()
+        self.layout = torch.channels_last if self.gpu else torch.contiguous_format
+        self.model = model.to(self.device, dtype).eval().to(memory_format=self.layout)
+        if self.gpu:
+            torch.backends.cudnn.benchmark = True  # one shape per graph bucket
         self.graphs: dict[int, tuple] = {}  # bucket -> (graph, static input, static heatmaps)
         self.kernel_laps: dict[str, list[float]] | None = None
 
@@ -93,7 +96,8 @@ class KernelPipeline(StagedPipeline):
     def _capture(self, batch: int) -> tuple:
         """A CUDA graph of the model at this batch size, after warm-up on a side stream."""
         h, w = self.meta.input_size
-        static_in = torch.zeros(batch, 3, h, w, device=self.device, dtype=self.model_dtype)
+        static_in = torch.zeros(batch, 3, h, w, device=self.device, dtype=self.model_dtype
+                                ).contiguous(memory_format=self.layout)
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
