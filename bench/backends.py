@@ -4,7 +4,7 @@ Each `Target` maps a (B, 3, h, w) float32 host batch to heatmaps. ORT and Tensor
 the runtime's runners (numpy in, numpy out: host copies included on a GPU, io "host"); torch
 targets on a GPU keep the batch on the device (io "device") so they time the model, not PCIe.
 The torch variants: `torch` (eager), `torch-cl` (eager, channels-last), `torch-graphs` (channels-last,
-one CUDA graph per batch size, replayed; GPU only) and `torch-compile` (inductor). On a GPU every
+one CUDA graph per batch size, replayed; GPU only) and `torch-compile` (inductor, channels-last). On a GPU every
 variant runs with cudnn.benchmark on (fixed shapes per batch size; `settings.cudnn_benchmark`).
 """
 from __future__ import annotations
@@ -41,8 +41,8 @@ class Skip(Exception):
     """A backend/precision that cannot run here; the message is the reason the report prints."""
 
 
-def torch_target(bench: BenchModel, backend: str, precision: str, device: str) -> Target:
-    """PyTorch at fp32, or fp16 on a GPU, as one of TORCH_BACKENDS."""
+def torch_target(bench: BenchModel, backend: str, precision: str, device: str, max_batch: int = 1) -> Target:
+    """PyTorch at fp32, or fp16 on a GPU, as one of TORCH_BACKENDS (torch-compile compiles at max_batch)."""
     import torch
 
     if precision == "int8":
@@ -52,7 +52,7 @@ def torch_target(bench: BenchModel, backend: str, precision: str, device: str) -
     if backend == "torch-graphs" and device != "cuda":
         raise Skip("torch-graphs: CUDA graphs need a GPU; this run is on the CPU")
     dtype = torch.float16 if precision == "fp16" else torch.float32
-    nhwc = backend in ("torch-cl", "torch-graphs")
+    nhwc = backend in ("torch-cl", "torch-graphs", "torch-compile")
     layout = torch.channels_last if nhwc else torch.contiguous_format
     model = copy.deepcopy(bench.model).to(device=device, dtype=dtype).eval()  # bench.model stays fp32 CPU
     model = model.to(memory_format=layout)
@@ -62,7 +62,7 @@ def torch_target(bench: BenchModel, backend: str, precision: str, device: str) -
                 "memory_format": "channels_last" if nhwc else "contiguous",
                 "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}
     if backend == "torch-compile":
-        model, settings["compile_s"] = _compiled(model, bench.input_size, device, dtype)
+        model, settings["compile_s"] = _compiled(model, (max_batch, 3, *bench.input_size), device, dtype, layout)
 
     def prepare(batch: np.ndarray):
         return torch.from_numpy(batch).to(device=device, dtype=dtype).contiguous(memory_format=layout)
@@ -77,15 +77,16 @@ def torch_target(bench: BenchModel, backend: str, precision: str, device: str) -
     return Target(backend, precision, device, prepare, call, settings)
 
 
-def _compiled(model, input_size: tuple[int, int], device: str, dtype) -> tuple[Any, float]:
-    """torch.compile(model), compiled by one call; (compiled model, seconds), or Skip with the reason."""
+def _compiled(model, shape: tuple[int, ...], device: str, dtype, layout) -> tuple[Any, float]:
+    """torch.compile(model), compiled by one call on zeros of `shape` (the sweep's largest batch:
+    the batch that matters most compiles first); (compiled model, seconds), or Skip with the reason."""
     import torch
 
     start = time.perf_counter()
     try:
         model = torch.compile(model)
         with torch.inference_mode():
-            model(torch.zeros(1, 3, *input_size, device=device, dtype=dtype))
+            model(torch.zeros(shape, device=device, dtype=dtype).contiguous(memory_format=layout))
     except Exception as err:  # noqa: BLE001 - inductor raises many types; the reason is reported
         raise Skip(f"torch.compile failed here: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
     return model, round(time.perf_counter() - start, 1)
@@ -178,7 +179,7 @@ def make_target(bench: BenchModel, backend: str, precision: str, device: str, th
                 max_batch: int, work_dir: Path) -> Target:
     """The Target for one backend/precision; raises Skip with the reason when it cannot run."""
     if backend in TORCH_BACKENDS:
-        return torch_target(bench, backend, precision, device)
+        return torch_target(bench, backend, precision, device, max_batch)
     if backend == "ort":
         return ort_target(bench, precision, device, threads)
     if backend in ("trt", "trt-rtx"):

@@ -29,7 +29,8 @@
 #   summary        summary.json / summary.md: steps, and every GPU target met / missed / not measured
 #
 # GPU_CHECK_STEPS="build cuda_ready ...": run only the named steps (a short rerun); GPU_CHECK_BATCHES
-# and GPU_CHECK_INSTANCES override the model sweep and the animals per frame.
+# GPU_CHECK_INSTANCES and GPU_CHECK_COMPILE_BATCHES override the model sweep, the animals per frame and
+# the torch.compile batches.
 # --dry-run: the same steps on this CPU with tiny sizes (device cpu, no sanitizers, pytest collects
 # the CUDA tests without running them), into out/gpu_check_dry/, so only the GPU can fail there.
 set -uo pipefail
@@ -142,7 +143,7 @@ if ((DRY)); then  # the same code path, small enough for inductor on 2 CPU cores
     --batches 1 --results "$RUN/model_cuda.jsonl" --out "$RUN/report_compile"
 else
   step compile 200 "${BENCH[@]}" --model "$W32" --bench model --backends torch-compile --precisions fp16 \
-    --batches 1,32,256 --results "$RUN/model_cuda.jsonl" --out "$RUN/report_compile"
+    --batches "${GPU_CHECK_COMPILE_BATCHES:-1,32,256}" --results "$RUN/model_cuda.jsonl" --out "$RUN/report_compile"
 fi
 
 step summary 30 "$PY" -m kitpose.bench.gpu_report summary "$RUN"
