@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-MODEL_HELP = "'default' (the embedded model), a preset name, or a kitpose checkpoint path."
+from kitpose.default_model import MODEL_HELP
 
 # Commands defined beside the code they drive, imported only when used: `kitpose infer` must run
 # on an edge box without torch, while the export commands need it.

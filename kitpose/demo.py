@@ -177,6 +177,10 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
     with _step(f"6/6 benchmark (ORT vs PyTorch eager pipelines, {'/'.join(map(str, bench_instances))} "
                f"animals per 1280x720 frame)"):
         rows = _bench(bench, onnx, out, bench_instances, bench_seconds)
+    if model_spec == "default":
+        from kitpose.default_model import NOTE, REAL_FIXTURE_COMMAND
+
+        print(f"note: {NOTE}.\n   The real-image figure is reproduced by: {REAL_FIXTURE_COMMAND}")
     return {"video": out / "demo.mp4", "poses": out / "poses.jsonl", "onnx": onnx, "engine": engine,
             "parity": out / "parity.json", "parity_passed": report["passed"], "bench": rows,
             "frames": stats.frames, "instances": stats.instances, "keypoint_error_px": error}

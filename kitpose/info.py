@@ -11,6 +11,7 @@ import platform
 import subprocess
 
 import kitpose
+from kitpose.default_model import HOW_TO_REAL, SHORT_NOTE
 from kitpose.native import load_native
 
 # Python packages whose presence and version matter to one of the backends.
@@ -101,7 +102,8 @@ def format_info(info: dict) -> str:
             ("python", info["python"]), ("platform", info["platform"]),
             ("cpu", f"{info['cpu']} ({info['cpu_count']} logical cores)"),
             ("gpus", "; ".join(info["gpus"]) or "none visible"),
-            ("kitpose._C", native_line)]
+            ("kitpose._C", native_line),
+            ("default model", f"{SHORT_NOTE}; {HOW_TO_REAL}")]
     rows += [(name, ver or "not installed") for name, ver in info["packages"].items()
              if ver or name in ("torch", "onnxruntime", "tensorrt", "tensorrt-rtx")]
     rows.append(("onnxruntime providers", ", ".join(info["onnxruntime_providers"]) or "-"))
