@@ -1,10 +1,19 @@
-"""Where boxes come from: COCO JSON, a CLI list, the whole frame, or the previous frame's poses."""
+"""Where boxes come from: COCO JSON, a CLI list, the whole frame, or the previous frame's poses.
+
+One rule for every path (infer, serve, the ensemble client): a box with a NaN or infinite value is
+dropped, exactly like a box outside the frame (`finite_boxes`, applied in preprocess.boxes_to_crops).
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import numpy as np
+
+
+def finite_boxes(boxes: np.ndarray) -> np.ndarray:
+    """Which boxes (N, 4) have four finite values. Returns (N,) bool; the others are dropped."""
+    return np.isfinite(np.asarray(boxes, np.float64).reshape(-1, 4)).all(axis=1)
 
 
 def parse_box_list(text: str) -> np.ndarray:
@@ -15,23 +24,44 @@ def parse_box_list(text: str) -> np.ndarray:
             values = [float(v) for v in part.split(",")]
         except ValueError:
             values = []
-        if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
-            raise ValueError(f"--boxes entry {part!r}: expected x,y,w,h with w, h > 0, "
+        if len(values) != 4 or not np.isfinite(values).all() or values[2] <= 0 or values[3] <= 0:
+            raise ValueError(f"--boxes entry {part!r}: expected x,y,w,h of finite numbers with w, h > 0, "
                              f"entries separated by ';'")
         boxes.append(values)
     return np.asarray(boxes, np.float64).reshape(-1, 4)
 
 
-def load_coco_boxes(path: str | Path, min_score: float = 0.0) -> dict[str, np.ndarray]:
-    """Boxes per image file name from COCO annotations or COCO detection results.
+def load_image_ids(path: str | Path) -> dict[str, int]:
+    """file name -> image id from the "images" of a COCO annotation file; raises naming the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable COCO JSON ({err})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise ValueError(f"{path}: expected a COCO annotation file with an \"images\" list "
+                         f"(id, file_name per image)")
+    return {img["file_name"]: int(img["id"]) for img in data["images"]}
+
+
+def image_id_of(name: str, image_ids: dict[str, int]) -> int | None:
+    """The COCO image id of a frame: from `image_ids` (file name -> id), else a numeric file stem
+    (000000000785.jpg -> 785, as COCO names its files), else None."""
+    if name in image_ids:
+        return image_ids[name]
+    stem = Path(name).stem
+    return int(stem) if stem.isdigit() else None
+
+
+def load_coco_boxes(path: str | Path, min_score: float = 0.0) -> dict[int, np.ndarray]:
+    """Boxes per image id from COCO annotations or COCO detection results.
 
     Args:
         path: a COCO JSON with "images" + "annotations" (GT boxes), or a detection results list
-            ([{"image_id", "bbox", "score"}, ...]) next to which no image names exist: then the keys
-            are the image ids as strings.
+            ([{"image_id", "bbox", "score"}, ...]); frames find their id with `image_id_of`.
         min_score: drop detections scoring below it.
     Returns:
-        file name (or str(image_id)) -> (N, 4) x, y, w, h.
+        image id -> (N, 4) x, y, w, h.
     """
     path = Path(path)
     try:
@@ -39,18 +69,17 @@ def load_coco_boxes(path: str | Path, min_score: float = 0.0) -> dict[str, np.nd
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: not a readable COCO JSON ({err})") from None
     if isinstance(data, dict) and "annotations" in data and "images" in data:
-        names = {img["id"]: img["file_name"] for img in data["images"]}
-        anns, keys = data["annotations"], lambda a: names.get(a["image_id"])
+        anns = data["annotations"]
     elif isinstance(data, list):
-        anns, keys = data, lambda a: str(a["image_id"])
+        anns = data
     else:
         raise ValueError(f"{path}: expected COCO annotations (images + annotations) or a detection "
                          f"results list")
-    out: dict[str, list] = {}
+    out: dict[int, list] = {}
     for ann in anns:
-        if "bbox" not in ann or ann.get("score", 1.0) < min_score or keys(ann) is None:
+        if "bbox" not in ann or ann.get("score", 1.0) < min_score or "image_id" not in ann:
             continue
-        out.setdefault(keys(ann), []).append(ann["bbox"])
+        out.setdefault(int(ann["image_id"]), []).append(ann["bbox"])
     return {k: np.asarray(v, np.float64).reshape(-1, 4) for k, v in out.items()}
 
 

@@ -5,6 +5,10 @@ padding), and one output holding, per anchor, cx, cy, w, h in input pixels follo
 scores, as (1, 4 + nc, A) (Ultralytics YOLOv8+ default) or (1, A, 4 + nc); the layout is told
 apart by which axis is 4 + nc (A > 4 + nc is assumed). A YOLOv5-style objectness column is not
 read: export without it. Boxes go through class-agnostic NMS (cv2.dnn.NMSBoxes).
+
+Where one comes from: any detector exported in this layout, e.g. Ultralytics
+`yolo export model=yolov8n.pt format=onnx` (COCO classes: 0 person, 14-23 animals; pick them with
+`kitpose infer --classes`). The file is checked when it is opened: one run on a blank frame.
 """
 from __future__ import annotations
 
@@ -67,15 +71,29 @@ class Detector:
 
         from kitpose.runtime.ort_runner import choose_providers
 
+        if not Path(path).is_file():
+            raise ModelFileError(f"{path}: detector file not found; pass a YOLO-layout detector ONNX, "
+                                 f"e.g. an Ultralytics export")
         try:
             self.session = ort.InferenceSession(str(path), providers=choose_providers(
                 device, ort.get_available_providers()))
         except Exception as err:  # noqa: BLE001
-            raise ModelFileError(f"{path}: ONNX Runtime cannot load the detector ({err})") from None
+            reason = " ".join(str(err).split())
+            raise ModelFileError(f"{path}: ONNX Runtime cannot load the detector ({reason})") from None
         inp = self.session.get_inputs()[0]
         side = inp.shape[-1]
         self.input_name, self.size = inp.name, int(side) if isinstance(side, int) else 640
         self.classes, self.conf, self.iou, self.max_det = classes, conf, iou, max_det
+        self._check(path)
+
+    def _check(self, path: str | Path) -> None:
+        """One run on a blank frame, so a file of another layout fails here, not on the first frame."""
+        try:
+            self(np.zeros((self.size, self.size, 3), np.uint8))
+        except Exception as err:  # noqa: BLE001 - wrong input size, output layout or class index
+            reason = " ".join(str(err).split())
+            raise ModelFileError(f"{path}: not a detector in the YOLO layout kitpose reads ({reason}); "
+                                 f"see kitpose.runtime.detector") from None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """Detect in a BGR frame (h, w, 3) uint8. Returns (N, 4) x, y, w, h in frame pixels."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kitpose.runtime.outputs import CocoResults, ImageDirSink, JsonlSink, VideoSink, Window, render
+from kitpose.runtime.outputs import CocoResults, ImageDirSink, JsonlSink, VideoSink, Window, rate_text, render
 from kitpose.runtime.pipeline import PoseEstimator
 
 log = logging.getLogger("kitpose.runtime")
@@ -147,7 +147,7 @@ def _emit(sinks: Sinks, frame, poses, estimator: PoseEstimator, recent: deque, l
         return True
     fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
     image = render(frame.image, poses, estimator.metadata,
-                   [f"{fps:5.1f} fps  {latency:6.1f} ms", f"{len(poses)} instance(s)"])
+                   [rate_text(fps, latency), f"{len(poses)} instance(s)"])
     if sinks.video is not None:
         sinks.video.write(image, frame.name)
     return sinks.window.show(image) if sinks.window is not None else True

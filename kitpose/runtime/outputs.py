@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kitpose.runtime.boxes import image_id_of
 from kitpose.runtime.metadata import ModelMetadata
 from kitpose.runtime.pipeline import Poses
 from kitpose.visualize import draw_pose, draw_text
@@ -23,6 +24,14 @@ def render(image: np.ndarray, poses: Poses, meta: ModelMetadata, stats: list[str
         cv2.rectangle(out, (x, y), (x + w, y + h), (200, 200, 200), 1)
         draw_pose(out, kp[:, :2], kp[:, 2], meta.skeleton, meta.keypoint_names, threshold)
     return draw_text(out, stats)
+
+
+def rate_text(fps: float, latency_ms: float) -> str:
+    """The overlay's speed line: frame rate and latency, or latency alone with no frame rate yet
+    (a single image, the first frame of a stream)."""
+    if fps > 0:
+        return f"{fps:5.1f} fps  {latency_ms:6.1f} ms"
+    return f"{latency_ms:6.1f} ms latency"
 
 
 class VideoSink:
@@ -141,12 +150,20 @@ class CocoResults:
 
     def __init__(self, path: str | Path, image_ids: dict[str, int] | None = None, category_id: int = 1,
                  threshold: float = 0.2):
+        """Args:
+            path: the JSON written on close.
+            image_ids: file name -> COCO image id; other files use a numeric stem (785 for
+                000000000785.jpg), else their index in the image set.
+            category_id: of every row.
+            threshold: keypoint confidence counted in the instance score.
+        """
         self.path, self.image_ids = Path(path), image_ids or {}
         self.category_id, self.threshold, self.rows = category_id, threshold, []
 
     def add(self, name: str, index: int, poses: Poses) -> None:
         """Record one image's poses; the score is the mean confidence of keypoints above threshold."""
-        image_id = self.image_ids.get(name, index)
+        image_id = image_id_of(name, self.image_ids)
+        image_id = index if image_id is None else image_id
         for kp in poses.keypoints:
             confident = kp[:, 2][kp[:, 2] > self.threshold]
             score = float(confident.mean()) if len(confident) else 0.0

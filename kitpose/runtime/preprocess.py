@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from kitpose.data.transforms import box_to_center_scale, get_affine_transform, sanitize_box
+from kitpose.runtime.boxes import finite_boxes
 
 
 def boxes_to_crops(boxes: np.ndarray, image_hw: tuple[int, int], input_hw: tuple[int, int],
@@ -17,13 +18,14 @@ def boxes_to_crops(boxes: np.ndarray, image_hw: tuple[int, int], input_hw: tuple
         input_hw: (h, w) of the model input.
         padding: box enlargement (1.25 in every official config).
     Returns:
-        centers (N, 2), scales (N, 2) in units of 200 px, kept (N,) bool: boxes that lie in the
-        frame (the others are dropped from centers/scales).
+        centers (N, 2), scales (N, 2) in units of 200 px, kept (N,) bool: boxes that are finite and
+        lie in the frame (the others are dropped from centers/scales).
     """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     aspect = input_hw[1] / input_hw[0]
     centers, scales, kept = [], [], np.zeros(len(boxes), bool)
-    for i, box in enumerate(np.asarray(boxes, np.float64).reshape(-1, 4)):
-        clean = sanitize_box(box, image_hw)
+    for i, (box, finite) in enumerate(zip(boxes, finite_boxes(boxes))):
+        clean = sanitize_box(box, image_hw) if finite else None
         if clean is None:
             continue
         center, scale = box_to_center_scale(clean, aspect, padding)

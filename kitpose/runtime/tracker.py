@@ -9,16 +9,27 @@ from kitpose.runtime.boxes import boxes_from_keypoints, whole_frame_box
 
 
 class FixedBoxes:
-    """Boxes looked up by frame name (COCO JSON), else the same list for every frame (CLI)."""
+    """Boxes looked up by frame name (or a key made from it: COCO image ids), else the same list for
+    every frame (CLI)."""
 
-    def __init__(self, by_name: dict[str, np.ndarray] | None = None, default: np.ndarray | None = None,
-                 whole_frame_fallback: bool = False):
+    def __init__(self, by_name: dict | None = None, default: np.ndarray | None = None,
+                 whole_frame_fallback: bool = False, key: Callable[[str], object] | None = None):
+        """Args:
+            by_name: key -> (N, 4) boxes; the key is the frame name unless `key` is given.
+            default: (N, 4) boxes for frames `by_name` does not hold.
+            whole_frame_fallback: the whole frame for such frames when there is no default.
+            key: frame name -> key of `by_name` (e.g. its COCO image id).
+        """
         self.by_name, self.default, self.fallback = by_name or {}, default, whole_frame_fallback
+        self.key = key or (lambda name: name)
+        self.matched = 0  # frames found in by_name (infer warns when none was)
 
     def __call__(self, frame: np.ndarray, name: str) -> np.ndarray:
         """(N, 4) boxes for a frame; whole frame or none when nothing is known about it."""
-        if name in self.by_name:
-            return self.by_name[name]
+        key = self.key(name)
+        if key in self.by_name:
+            self.matched += 1
+            return self.by_name[key]
         if self.default is not None:
             return self.default
         return whole_frame_box(frame.shape[:2]) if self.fallback else np.zeros((0, 4))

@@ -18,7 +18,6 @@ from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
 MODEL_NAME = "kitpose_pose"          # the model `kitpose serve` binds
 IMAGE, BOXES = "image", "boxes"        # inputs: (b, h, w, 3) uint8 BGR, (b, N, 4) float32 x, y, w, h
 KEYPOINTS, KEPT = "keypoints", "kept"  # outputs: (b, N, K, 3) float32, (b, N) bool
-OUTSIDE = np.array([-1.0, -1.0, 0.0, 0.0])  # a box sanitize_box always drops
 
 
 class RequestError(ValueError):
@@ -99,11 +98,9 @@ class PoseBatcher:
         return outputs
 
     def _crops(self, index: int, frame: np.ndarray, boxes: np.ndarray) -> list[_Crop]:
-        """The crops of the boxes of one frame that lie in it (non-finite boxes are dropped)."""
-        finite = np.isfinite(boxes).all(axis=1)
-        clean = np.where(finite[:, None], boxes, OUTSIDE)  # (N, 4)
+        """The crops of the boxes of one frame that are finite and lie in it (boxes_to_crops' rule)."""
         input_hw = self.estimator.metadata.input_size
-        centers, scales, kept = boxes_to_crops(clean, frame.shape[:2], input_hw, self.estimator.padding)
+        centers, scales, kept = boxes_to_crops(boxes, frame.shape[:2], input_hw, self.estimator.padding)
         mats = crop_matrices(centers, scales, input_hw)
         rows = np.flatnonzero(kept)
         return [_Crop(index, int(r), centers[j], scales[j], mats[j]) for j, r in enumerate(rows)]

@@ -47,8 +47,8 @@ def test_bad_file_messages(small_onnx, mixed_folder, caplog):
 def test_corrupt_video_file(small_onnx, tmp_path):
     (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
     result = CliRunner().invoke(infer_cmd, [str(tmp_path / "broken.mp4"), "--model", str(small_onnx)])
-    assert result.exit_code == 0, result.output
-    assert "0 frame(s), 0 instance(s), 1 skipped" in result.output
+    assert result.exit_code == 1, result.output  # nothing processed is a failure (test_cli.py)
+    assert "0 frame(s), 0 instance(s), 1 skipped: no frame was processed" in result.stderr
 
 
 @pytest.mark.parametrize("args,message", [
