@@ -5,8 +5,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kitpose.atomic import write_atomic
 from kitpose.export.config import ExportConfig, resolve_config
-from kitpose.export.files import load_onnx, output_file, sha256_file, write_atomic
+from kitpose.export.files import load_onnx, output_file, sha256_file
 from kitpose.export.sidecar import write_sidecar
 from kitpose.export.trt_backend import import_trt, local_gpu, parse_compute_capability, trt_major
 

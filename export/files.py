@@ -1,12 +1,11 @@
-"""File helpers shared by the stages: hashing, validated ONNX loading, atomic writes."""
+"""File helpers shared by the stages: hashing, validated ONNX loading, ONNX saving (atomic, kitpose.atomic)."""
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from kitpose.atomic import write_atomic
 from kitpose.config import INPUT_NAME
 
 
@@ -61,21 +60,6 @@ def save_onnx(model: Any, path: str | Path) -> Path:
     """Write an ONNX model atomically (temp file + rename) so a crash never leaves half a file."""
     # models stay far below protobuf's 2 GB limit, so no external-data files
     return write_atomic(path, model.SerializeToString())
-
-
-def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write bytes to path through a temp file in the same folder and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def output_file(dst: str | Path, default_name: str) -> Path:

@@ -9,8 +9,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from kitpose.atomic import write_atomic
 from kitpose.export.config import ExportConfig, config_hash
-from kitpose.export.files import sha256_file, write_atomic
+from kitpose.export.files import sha256_file
 
 log = logging.getLogger(__name__)
 TOOLS = ("torch", "onnx", "onnxruntime", "onnxslim", "nvidia-modelopt", "tensorrt",

@@ -6,7 +6,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from kitpose.export.files import ExportFileError, require_file, sha256_file, write_atomic
+from kitpose.atomic import write_atomic
+from kitpose.export.files import ExportFileError, require_file, sha256_file
 
 # TensorRT-RTX runtimes run on these compute capabilities only (not Hopper)
 RTX_RUNTIME_CAPABILITIES = ("7.5", "8.0", "8.6", "8.9", "12.0", "12.1")

@@ -301,7 +301,7 @@ def _check_sizes(onnx_files: list[str | Path], data: Any) -> None:
 
 def write_report(report: dict[str, Any], path: str | Path) -> Path:
     """Write a report as indented JSON (folders created)."""
-    from kitpose.export.files import write_atomic
+    from kitpose.atomic import write_atomic
 
     return write_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
 

@@ -1,5 +1,7 @@
 """Clear errors for corrupted or truncated files; clustering region on a hand-built graph; manifest."""
 import json
+import os
+import stat
 
 import pytest
 from onnx import TensorProto, helper
@@ -63,3 +65,60 @@ def test_pipeline_manifest_and_skip(exported, tmp_path):
     assert out.stat().st_mtime_ns == mtime  # unchanged input and config: skipped
     with pytest.raises(ValueError, match="stop_after"):
         run_pipeline(src, tmp_path, cfg, stop_after="deploy")
+
+
+@pytest.fixture()
+def umask():
+    """Set the process umask for one test (returns the setter); the old one is restored after."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
+                         ids=["022", "077", "002"])
+def test_atomic_writes_respect_umask(umask, tmp_path, mask, mode):
+    from kitpose.atomic import write_atomic
+
+    umask(mask)
+    path = write_atomic(tmp_path / "sub" / "f.bin", b"data")
+    assert path.read_bytes() == b"data" and stat.S_IMODE(path.stat().st_mode) == mode
+    assert [p.name for p in path.parent.iterdir()] == ["f.bin"]  # no temp file left
+
+
+def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
+    from kitpose.atomic import atomic_open
+
+    (tmp_path / "f.bin").write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_open(tmp_path / "f.bin") as handle:
+            handle.write(b"half")
+            raise RuntimeError("boom")
+    assert (tmp_path / "f.bin").read_bytes() == b"old" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_export_files_respect_umask(umask, exported, tmp_path):
+    """model.onnx and manifest.json of an export are 0644 under umask 022 (mkstemp made them 0600)."""
+    from kitpose.export import ExportConfig
+    from kitpose.export.manifest import run_stage
+    from kitpose.export.to_onnx import export_onnx
+
+    from .conftest import META
+
+    umask(0o022)
+    model = exported("transpose-r-a3")[0]
+    out = run_stage("onnx", export_onnx, model, tmp_path / "model.onnx", ExportConfig(metadata=META),
+                    tmp_path / "manifest.json")
+    for path in (out, tmp_path / "manifest.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+@pytest.mark.xfail(strict=True, reason="kitpose/checkpoint.py (another engineer's file) still writes "
+                   "through tempfile.mkstemp (0600); save_checkpoint should write through kitpose.atomic")
+def test_checkpoint_respects_umask(umask, tmp_path):
+    torch = pytest.importorskip("torch")
+    from kitpose.checkpoint import save_checkpoint
+
+    umask(0o022)
+    path = save_checkpoint(tmp_path / "m.pt", {"model": {"w": torch.zeros(1)}})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
