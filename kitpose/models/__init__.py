@@ -23,6 +23,7 @@ def archs() -> dict[str, tuple[type, type]]:
     """arch name -> (config class, model class). Imported on use, so `kitpose.models.<module>`
     can be imported on its own without building every architecture's module."""
     from kitpose.models.btranspose import BTranspose, BTransposeConfig
+    from kitpose.models.fmmp import FMMP, FMMPConfig
     from kitpose.models.kitpose import KITPose, KITPoseConfig
     from kitpose.models.transpose import TransPose, TransPoseConfig
 
@@ -30,6 +31,7 @@ def archs() -> dict[str, tuple[type, type]]:
         "kitpose": (KITPoseConfig, KITPose),
         "transpose": (TransPoseConfig, TransPose),
         "btranspose": (BTransposeConfig, BTranspose),
+        "fmmp": (FMMPConfig, FMMP),
     }
 
 # preset name -> (arch, config fields). Paper figures in comments: params (M) / "GFLOPs" (paper convention).
@@ -60,12 +62,19 @@ MODELS: dict[str, tuple[str, dict]] = {
                                          num_keypoints=17, dim=96, depth=6, heads=1, ffn_dim=192)),
     # BTranspose C3A1(4) on COCO 256x192: ~10.1 M.
     "btranspose-c3a1": ("btranspose", dict(input_size=(256, 192), num_keypoints=17)),
+    # Category-agnostic pose (FMMP): the paper's size on ResNet-50 (40.8 M parameters, 16.4 M outside
+    # the backbone; the spec estimates 41 / 17), and a small one that trains on a 2-core CPU.
+    "fmmp-r50": ("fmmp", dict()),
+    "fmmp-small": ("fmmp", dict(input_size=(128, 128), dim=64, heads=4, ffn=128, planes=(16, 32, 64, 128),
+                                blocks=(1, 1, 1, 1))),
 }
+# the presets that map a crop to heatmaps (every arch but the category-agnostic one)
+HEATMAP_ARCHS = ("kitpose", "transpose", "btranspose")
 
 
-def list_models() -> list[str]:
-    """Names accepted by create_model()."""
-    return sorted(MODELS)
+def list_models(arch_names: tuple[str, ...] | None = None) -> list[str]:
+    """Names accepted by create_model(), optionally only those of the given archs."""
+    return sorted(n for n, (arch, _) in MODELS.items() if arch_names is None or arch in arch_names)
 
 
 def create_model(name: str, **overrides) -> nn.Module:
@@ -145,5 +154,5 @@ def convert_official(config_yaml: str | os.PathLike, checkpoint: str | os.PathLi
     return _convert_official(config_yaml, checkpoint, out_path)
 
 
-__all__ = ["DEFAULT_CHECKPOINT", "MODELS", "archs", "convert_official", "from_official", "load_model",
+__all__ = ["DEFAULT_CHECKPOINT", "HEATMAP_ARCHS", "MODELS", "archs", "convert_official", "from_official", "load_model",
            "model_from_checkpoint", "PoseOutput", "create_model", "list_models"]

@@ -107,6 +107,6 @@ def complexity_table(names: list[str]) -> str:
 
 
 if __name__ == "__main__":
-    from kitpose.models import list_models
+    from kitpose.models import HEATMAP_ARCHS, list_models
 
-    print(complexity_table(list_models()))
+    print(complexity_table(list_models(HEATMAP_ARCHS)))

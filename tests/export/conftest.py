@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from kitpose.models import create_model, list_models
+from kitpose.models import HEATMAP_ARCHS, create_model, list_models
 
 META = {"keypoint_names": [f"kp{i}" for i in range(17)], "skeleton": [[0, 1], [1, 2]],
         "flip_pairs": [[1, 2]], "sigmas": [0.05] * 17}
@@ -36,4 +36,4 @@ def exported(tmp_path_factory):
     return get
 
 
-ALL_MODELS = list_models()
+ALL_MODELS = list_models(HEATMAP_ARCHS)
