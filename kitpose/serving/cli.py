@@ -15,14 +15,18 @@ import click
 
 from kitpose.runtime.metadata import ModelFileError
 from kitpose.runtime.model_files import resolve_model
-from kitpose.serving.interpreter import (ServeEnvError, create_env, default_env_dir, env_python, env_ready,
-                                         link_kitpose)
+from kitpose.serving.interpreter import (ServeEnvError, check_kitpose_link, create_env, default_env_dir, env_python,
+                                         env_ready, link_kitpose)
 
 
 def _serving_python(env_dir: Path, setup_env: bool, env_python_base: str | None) -> str:
     """The interpreter to serve with: the serve env (built here with --setup-env), or this one when it has pytriton."""
     if env_ready(env_dir):
         link_kitpose(env_dir)  # follow this kitpose if the checkout moved
+        try:
+            check_kitpose_link(env_dir)
+        except ServeEnvError as err:
+            raise click.ClickException(str(err)) from None
         return str(env_python(env_dir))
     if importlib.util.find_spec("pytriton") is not None:
         return sys.executable  # a user-managed environment that already has PyTriton

@@ -88,19 +88,38 @@ def env_ready(env_dir: Path) -> bool:
 
 
 def link_kitpose(env_dir: Path) -> Path:
-    """Point the env's `kitpose` at the running package (a symlink under SHIM, on the path via a .pth)."""
+    """Point the env's `kitpose` at the running package (a symlink under SHIM, on the path via a .pth).
+
+    Both hold absolute paths, so the env finds kitpose from any working directory (`make serve-env`
+    passes the relative `.venv/serve`); a .pth that says anything else is rewritten.
+    """
     package = Path(__file__).resolve().parents[1]  # .../kitpose
-    shim = Path(env_dir) / SHIM
+    shim = Path(env_dir).resolve() / SHIM
     shim.mkdir(parents=True, exist_ok=True)
     link = shim / "kitpose"
-    if link.is_symlink() and link.resolve() == package:
-        return link
-    link.unlink(missing_ok=True)
-    link.symlink_to(package, target_is_directory=True)
+    if not (link.is_symlink() and link.resolve() == package):
+        link.unlink(missing_ok=True)
+        link.symlink_to(package, target_is_directory=True)
     purelib = subprocess.run([str(env_python(env_dir)), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    (Path(purelib) / "kitpose-src.pth").write_text(f"{shim}\n")
+    pth = Path(purelib) / "kitpose-src.pth"
+    if not pth.is_file() or pth.read_text() != f"{shim}\n":
+        pth.write_text(f"{shim}\n")
     return link
+
+
+def check_kitpose_link(env_dir: Path) -> None:
+    """Raise ServeEnvError unless the env's python, started outside any checkout, imports this kitpose."""
+    package = Path(__file__).resolve().parents[1]
+    code = "import importlib.util as u; s = u.find_spec('kitpose'); print(s.origin if s else '')"
+    out = subprocess.run([str(env_python(Path(env_dir).resolve())), "-c", code], capture_output=True, text=True,
+                         cwd="/")
+    found = out.stdout.strip()
+    if out.returncode != 0 or not found or Path(found).resolve().parent != package:
+        where = f"finds {found}" if found else "finds none"
+        raise ServeEnvError(f"{env_dir}: the serve env does not find kitpose at {package} from another "
+                            f"directory ({where}); relink it with `kitpose serve --setup-env` or "
+                            f"`python -m kitpose.serving.interpreter create {env_dir}`")
 
 
 def create_env(env_dir: Path, base_python: str | None = None, quiet: bool = True) -> Path:
@@ -114,7 +133,7 @@ def create_env(env_dir: Path, base_python: str | None = None, quiet: bool = True
     Returns:
         The env's python.
     """
-    env_dir, base = Path(env_dir), base_python or getattr(sys, "_base_executable", sys.executable)
+    env_dir, base = Path(env_dir).resolve(), base_python or getattr(sys, "_base_executable", sys.executable)
     _check_minor_version(base)
     has_pip = importlib.util.find_spec("pip") is not None
     # With pip here, `pip --python` installs into the new env, which then needs no pip (or ensurepip) itself.
@@ -123,6 +142,7 @@ def create_env(env_dir: Path, base_python: str | None = None, quiet: bool = True
            else [str(env_python(env_dir)), "-m", "pip"])
     _run([*pip, "install", *(["-q"] if quiet else []), *SERVE_REQUIREMENTS], "install SERVE_REQUIREMENTS")
     link_kitpose(env_dir)
+    check_kitpose_link(env_dir)
     (env_dir / STAMP).write_text(json.dumps(_stamp_record()))
     return env_python(env_dir)
 
@@ -236,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         env_dir = args.env_dir or default_env_dir()
         if env_ready(env_dir) and not args.force:
             link_kitpose(env_dir)
+            check_kitpose_link(env_dir)
             (env_dir / STAMP).touch()  # newer than its make prerequisites again
             print(f"serve env up to date: {env_dir}")
             return 0

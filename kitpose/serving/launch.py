@@ -37,16 +37,19 @@ class ServerProcess:
     """A `kitpose serve` child process on loopback with its log in a file."""
 
     def __init__(self, model: str | Path, log_path: Path, extra_args: tuple[str, ...] = (),
-                 host: str = "127.0.0.1", start_timeout_s: float = 120.0, stop_timeout_s: float = 30.0):
+                 host: str = "127.0.0.1", start_timeout_s: float = 120.0, stop_timeout_s: float = 30.0,
+                 cwd: str | Path | None = None):
         """Args:
             model: --model value (default, .onnx, engine or checkpoint).
             log_path: file that receives the server's stdout and stderr.
             extra_args: more `kitpose serve` flags (e.g. ("--max-boxes", "8")).
             host: loopback address to bind.
             start_timeout_s, stop_timeout_s: bounds on start-up and shutdown.
+            cwd: working directory of the server (default: this one); model files are passed absolute.
         """
         self.http_port, self.grpc_port, self.metrics_port = free_ports(3, host)
-        self.host, self.log_path = host, Path(log_path)
+        self.host, self.log_path, self.cwd = host, Path(log_path).resolve(), cwd
+        model = Path(model).resolve() if Path(model).exists() else model
         self.start_timeout_s, self.stop_timeout_s = start_timeout_s, stop_timeout_s
         self.command = [sys.executable, "-m", "kitpose.cli", "serve", "--model", str(model), "--host", host,
                         "--port", str(self.http_port), "--grpc-port", str(self.grpc_port),
@@ -66,7 +69,7 @@ class ServerProcess:
         """Launch and wait until the model is ready; ServingError with the log's tail otherwise."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + self.start_timeout_s
         with PoseClient(self.http_url) as client:

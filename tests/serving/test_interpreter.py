@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,32 @@ def test_stub_environment_puts_libdir_first():
         pytest.skip(f"{sys.executable} is linked statically: there is no LIBDIR to put first")
     env = interpreter.stub_environment({"LD_LIBRARY_PATH": f"/opt/x:{libdir}"})
     assert env["LD_LIBRARY_PATH"] == f"{libdir}:/opt/x"
+
+
+PACKAGE = Path(interpreter.__file__).resolve().parents[1]  # .../kitpose
+FIND_KITPOSE = "import kitpose; print(kitpose.__file__)"
+
+
+def test_serve_env_finds_kitpose_from_any_directory(serve_env, tmp_path):
+    """`make serve-env` passed the relative .venv/serve: the .pth must not depend on the cwd."""
+    out = subprocess.run([str(env_python(serve_env)), "-c", FIND_KITPOSE], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()).resolve() == PACKAGE / "__init__.py"
+
+
+def test_link_kitpose_writes_absolute_paths_and_repairs(tmp_path, monkeypatch):
+    from kitpose.serving.interpreter import ServeEnvError, check_kitpose_link, link_kitpose
+
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip",
+                    str(tmp_path / "env")], check=True)
+    monkeypatch.chdir(tmp_path)
+    link_kitpose(Path("env"))  # relative, as the Makefile passes it
+    [pth] = (tmp_path / "env").glob("lib/python*/site-packages/kitpose-src.pth")
+    assert Path(pth.read_text().strip()) == tmp_path.resolve() / "env" / interpreter.SHIM
+    check_kitpose_link(Path("env"))
+    pth.write_text("env/kitpose-src\n")  # what earlier versions wrote: found from tmp_path only
+    with pytest.raises(ServeEnvError, match=r"does not find kitpose .*kitpose serve --setup-env"):
+        check_kitpose_link(tmp_path / "env")
+    link_kitpose(tmp_path / "env")  # the symlink is right, the .pth is not: rewritten
+    check_kitpose_link(tmp_path / "env")

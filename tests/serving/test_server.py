@@ -142,3 +142,12 @@ def test_missing_env_is_a_clear_error(small_onnx, tmp_path, monkeypatch):
     result = CliRunner().invoke(serve_cmd, ["--model", str(small_onnx), "--env", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "no serve env at" in result.output and "kitpose serve --setup-env" in result.output
+
+
+def test_serve_started_outside_the_checkout(serve_env, small_onnx, frame, tmp_path):
+    """`kitpose serve` from another working directory (the serve env's .pth once held a relative path)."""
+    from kitpose.serving.launch import ServerProcess
+
+    with ServerProcess(small_onnx, tmp_path / "serve.log", cwd=tmp_path) as server:
+        with PoseClient(server.http_url) as client:
+            assert len(client.poses(frame, np.array([[10, 10, 60, 50]], np.float32))) == 1
