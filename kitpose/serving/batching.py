@@ -16,6 +16,7 @@ from kitpose.runtime.pipeline import PoseEstimator
 from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
 
 MODEL_NAME = "kitpose_pose"          # the model `kitpose serve` binds
+READY_PATH = f"/v2/models/{MODEL_NAME}/ready"  # the readiness probe (HTTP 200 once the model is loaded)
 IMAGE, BOXES = "image", "boxes"        # inputs: (b, h, w, 3) uint8 BGR, (b, N, 4) float32 x, y, w, h
 KEYPOINTS, KEPT = "keypoints", "kept"  # outputs: (b, N, K, 3) float32, (b, N) bool
 

@@ -65,12 +65,17 @@ class ServerProcess:
     def grpc_url(self) -> str:
         return f"{self.host}:{self.grpc_port}"
 
-    def start(self) -> "ServerProcess":
-        """Launch and wait until the model is ready; ServingError with the log's tail otherwise."""
+    def launch(self) -> "ServerProcess":
+        """Start the process and return at once (start() also waits for the model)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
+        return self
+
+    def start(self) -> "ServerProcess":
+        """Launch and wait until the model is ready; ServingError with the log's tail otherwise."""
+        self.launch()
         deadline = time.monotonic() + self.start_timeout_s
         with PoseClient(self.http_url) as client:
             while not client.ready():

@@ -11,7 +11,11 @@ Runs inside the serve env (see interpreter.py); `kitpose serve` resolves the mod
 each with a leading batch dimension (a request may carry b >= 1 images of one size). Triton's dynamic
 batcher groups concurrent requests of equal shapes; the whole group's crops go through the runner
 together (batching.PoseBatcher). Health endpoints are Triton's own: GET /v2/health/live,
-/v2/health/ready, /v2/models/kitpose_pose/ready (HTTP) and the gRPC equivalents. SIGINT and SIGTERM
+/v2/health/ready, /v2/models/kitpose_pose/ready (HTTP) and the gRPC equivalents; probe the model's
+(READY_PATH). Triton starts with the model in its repository (PyTriton's local model store), so it
+answers nothing, not even /v2/health/ready, before the model has loaded; PyTriton's default started
+Triton first and loaded the model seconds later, while /v2/health/ready already said 200. The
+"kitpose serve: ready" line comes once the model's endpoint answers 200. SIGINT and SIGTERM
 stop the server cleanly: in-flight requests finish, then Triton exits (waiting at most --exit-timeout
 seconds for the model to unload).
 
@@ -28,11 +32,14 @@ import os
 import signal
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from kitpose.serving.batching import BOXES, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, PoseBatcher
+from kitpose.serving.batching import BOXES, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, READY_PATH, PoseBatcher
 from kitpose.serving.interpreter import check_stub_python, stub_environment
 
 
@@ -80,9 +87,27 @@ def bind_model(triton, callables: list[InferCallable], num_keypoints: int, max_b
     )
 
 
+def wait_model_ready(host: str, port: int, timeout_s: float = 120.0) -> None:
+    """Poll READY_PATH over HTTP until it answers 200; RuntimeError after timeout_s."""
+    probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard bind answers on loopback
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{probe}:{port}{READY_PATH}", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass  # 400 "not ready" and refused connections alike
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"model {MODEL_NAME} not ready at http://{probe}:{port}{READY_PATH} after "
+                               f"{timeout_s:.0f} s; see the log above")
+        time.sleep(0.1)
+
+
 def serve(args: argparse.Namespace) -> None:
     """Start Triton on args.host (HTTP args.port, gRPC args.grpc_port), serve until SIGINT/SIGTERM."""
-    from pytriton.triton import DEFAULT_PROTECTED_ENDPOINTS, Triton, TritonConfig, TritonSecurityConfig
+    from pytriton.triton import (DEFAULT_PROTECTED_ENDPOINTS, Triton, TritonConfig, TritonLifecyclePolicy,
+                                 TritonSecurityConfig)
 
     check_stub_python()
     os.environ.update(stub_environment())  # tritonserver and its stub inherit this LD_LIBRARY_PATH
@@ -95,14 +120,18 @@ def serve(args: argparse.Namespace) -> None:
     # statistics endpoint (the load test reads the average batch size from it).
     guarded = [e for e in DEFAULT_PROTECTED_ENDPOINTS if not (args.statistics and e == "statistics")]
     stop = _stop_on_signals()
-    with Triton(config=config, security_config=TritonSecurityConfig(restricted_endpoints=guarded)) as triton:
+    # The model goes into the repository before Triton starts (bind, then run), so Triton loads it first.
+    policy = TritonLifecyclePolicy(launch_triton_on_startup=False, local_model_store=True)
+    with Triton(config=config, triton_lifecycle_policy=policy,
+                security_config=TritonSecurityConfig(restricted_endpoints=guarded)) as triton:
         bind_model(triton, callables, callables[0].estimator.metadata.num_keypoints, args.max_batch,
                    args.queue_delay_us)
         triton.run()
+        wait_model_ready(args.host, args.port)
         # One parseable line for scripts and tests that wait for readiness.
         print(f"kitpose serve: ready model={MODEL_NAME} http={args.host}:{args.port} "
-              f"grpc={args.host}:{args.grpc_port} metrics={args.host}:{args.metrics_port} pid={os.getpid()}",
-              flush=True)
+              f"grpc={args.host}:{args.grpc_port} metrics={args.host}:{args.metrics_port} pid={os.getpid()} "
+              f"ready=http://{args.host}:{args.port}{READY_PATH}", flush=True)
         while not stop.wait(0.5):
             if not triton.is_alive():
                 raise RuntimeError("tritonserver or the model's proxy exited; see the log above")

@@ -2,6 +2,8 @@
 import json
 import signal
 import threading
+import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -46,6 +48,39 @@ def test_health_endpoints(server):
     assert config["max_batch_size"] == 16 and config["dynamic_batching"]["preferred_batch_size"] == [4, 8, 16]
     with PoseClient(server.grpc_url, "grpc") as client:
         assert client.ready()
+
+
+def _answers_200(server, path):
+    try:
+        with urllib.request.urlopen(f"http://{server.http_url}{path}", timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError):
+        return False
+
+
+def test_ready_means_the_model_answers(serve_env, small_onnx, frame, tmp_path):
+    """A load balancer probing /v2/health/ready sent traffic too early: PyTriton started Triton, which then
+    said ready, before it loaded the model ('unknown model'). Now the first moment Triton says ready, the
+    model is ready and answers; `kitpose serve` prints ready after that, naming the model's endpoint."""
+    from kitpose.serving.launch import ServerProcess
+
+    server = ServerProcess(small_onnx, tmp_path / "serve.log").launch()
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers_200(server, "/v2/health/ready"):
+            assert server.process.poll() is None and time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.01)
+        assert _answers_200(server, f"/v2/models/{MODEL_NAME}/ready")
+        with PoseClient(server.http_url) as client:
+            assert len(client.poses(frame, np.array([[10, 10, 60, 50]], np.float32))) == 1
+            client.wait_ready()
+        while "kitpose serve: ready" not in server.log_tail(100_000):
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.05)
+        [line] = [t for t in server.log_tail(100_000).splitlines() if t.startswith("kitpose serve: ready")]
+        assert f"ready=http://{server.http_url}/v2/models/{MODEL_NAME}/ready" in line
+    finally:
+        assert server.stop() == 0, server.log_tail()
 
 
 def _raw(client, image, boxes, request_id):
