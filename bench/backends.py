@@ -158,7 +158,8 @@ def engine_target(bench: BenchModel, backend: str, precision: str, device: str, 
     reason = engine_skip_reason(backend, device)
     if reason:
         raise Skip(reason)
-    if precision not in bench.onnx:
+    src = bench.engine_onnx.get(precision, bench.onnx.get(precision))
+    if src is None:
         raise Skip(f"{backend} {precision}: no ONNX {precision} file to build from")
     from kitpose.export.build_engine import build_engine
     from kitpose.runtime.trt_runner import TrtRunner
@@ -166,7 +167,7 @@ def engine_target(bench: BenchModel, backend: str, precision: str, device: str, 
     engine = work_dir / f"model_{precision}_{backend}.engine"
     opt = min(8, max_batch)
     try:
-        build_engine(bench.onnx[precision], engine, backend="tensorrt" if backend == "trt" else "tensorrt_rtx",
+        build_engine(src, engine, backend="tensorrt" if backend == "trt" else "tensorrt_rtx",
                      batch=(1, opt, max_batch))
         runner = TrtRunner(engine)
     except Exception as err:  # noqa: BLE001 - builder/runtime errors are reported as the reason

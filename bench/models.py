@@ -17,7 +17,9 @@ class BenchModel:
     model: Any                    # nn.Module in eval mode
     weights: str                  # "trained", "random" or "checkpoint"
     note: str = ""                # e.g. why the default fell back to random weights
-    onnx: dict[str, Path] = field(default_factory=dict)  # precision -> exported file
+    onnx: dict[str, Path] = field(default_factory=dict)  # precision -> file ONNX Runtime runs
+    # precision -> file engines are built from, where it differs (int8: TensorRT's Q/DQ placement)
+    engine_onnx: dict[str, Path] = field(default_factory=dict)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -49,11 +51,13 @@ def load_bench_model(spec: str, seed: int = 0) -> BenchModel:
 
 
 def export_onnx_variants(bench_model: BenchModel, out_dir: Path, precisions: list[str],
-                         dataset: str = "ap10k") -> dict[str, str]:
+                         dataset: str = "ap10k", engines: bool = False) -> dict[str, str]:
     """Export fp32 ONNX and the requested fp16/int8 variants with kitpose.export into out_dir.
 
-    Fills `bench_model.onnx`; returns precision -> reason for each variant that could not be made
-    (e.g. ModelOpt missing), which the report lists instead of a row.
+    int8 is placed for ONNX Runtime (`int8_tool="onnxruntime"`, model_int8.onnx); with `engines`
+    also for TensorRT (ModelOpt, model_int8_trt.onnx). Fills `bench_model.onnx` and
+    `engine_onnx`; returns precision -> reason for each variant that could not be made (e.g.
+    ModelOpt missing), which the report lists instead of a row.
     """
     from dataclasses import replace
 
@@ -67,17 +71,21 @@ def export_onnx_variants(bench_model: BenchModel, out_dir: Path, precisions: lis
         warnings.simplefilter("ignore")  # exporter notices
         fp32 = export_variants(bench_model.model, out_dir, ["fp32"], cfg)["fp32"]
     bench_model.onnx["fp32"] = fp32
+    ort_tool = {"int8": "onnxruntime"}
+    jobs = [(p, "", replace(cfg, precision=p, int8_tool=ort_tool.get(p, cfg.int8_tool)), bench_model.onnx)
+            for p in precisions if p != "fp32"]
+    if engines and "int8" in precisions:
+        jobs.append(("int8", "_trt", replace(cfg, precision="int8", int8_tool="modelopt"), bench_model.engine_onnx))
     skipped = {}
-    for precision in (p for p in precisions if p != "fp32"):
-        dst = out_dir / f"model_{precision}.onnx"
+    for precision, suffix, job_cfg, files in jobs:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # quantiser notices
-                bench_model.onnx[precision] = run_stage(
-                    f"precision_{precision}", convert_precision, fp32, dst,
-                    replace(cfg, precision=precision), out_dir / "manifest.json")
+                files[precision] = run_stage(f"precision_{precision}{suffix}", convert_precision, fp32,
+                                             out_dir / f"model_{precision}{suffix}.onnx", job_cfg,
+                                             out_dir / "manifest.json")
         except (ImportError, RuntimeError, ValueError) as err:
-            skipped[precision] = f"ONNX {precision} export failed: {str(err).splitlines()[0][:200]}"
+            skipped[precision + suffix] = f"ONNX {precision}{suffix} export failed: {str(err).splitlines()[0][:200]}"
     return skipped
 
 

@@ -60,8 +60,9 @@ def run_suite(opts: Options) -> tuple[list[dict], list[str]]:
     skips = [f"model weights: {bench.note}"] if bench.note else []
     onnx_dir = opts.work_dir / "onnx" / Path(opts.model).stem
     if needs_onnx(opts):
+        engines = "model" in opts.benches and any(b in ("trt", "trt-rtx") for b in opts.backends)
         skips += [f"{p}: {why}" for p, why in export_onnx_variants(bench, onnx_dir, list(opts.precisions),
-                                                                   opts.dataset).items()]
+                                                                   opts.dataset, engines).items()]
     rows, more = run_benches(bench, opts, onnx_dir)
     return rows, list(dict.fromkeys(skips + more))  # once each
 

@@ -31,7 +31,9 @@ class ExportConfig:
     precision: str = "fp16"            # "fp32" (copy), "fp16" (mixed), "int8" (explicit Q/DQ)
     fp32_op_types: tuple[str, ...] = ("LayerNormalization", "Softmax", "ReduceMean", "Pow", "Sqrt",
                                       "Erf")  # fp16 pass keeps these in fp32
-    int8_tool: str = "modelopt"        # NVIDIA ModelOpt (onnxruntime quantize_static failed here)
+    # int8 Q/DQ placement for the runtime that runs the file (export/int8.py says why they differ):
+    # "modelopt" (NVIDIA ModelOpt, for TensorRT engines) or "onnxruntime" (its quantizer, for CPUs)
+    int8_tool: str = "modelopt"
     calib_samples: int = 32            # synthetic animal crops when no calibration images are given
     calib_seed: int = 0
     # --- engine stage
@@ -45,7 +47,7 @@ class ExportConfig:
 
     def __post_init__(self):
         choices = {"precision": ("fp32", "fp16", "int8"), "backend": ("auto", "tensorrt", "tensorrt_rtx"),
-                   "int8_tool": ("modelopt",)}
+                   "int8_tool": ("modelopt", "onnxruntime")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"ExportConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")

@@ -1,4 +1,5 @@
-"""Graph regions the precision stage must keep in fp32: the clustering subgraph of `assign`."""
+"""Graph regions of the precision stage: the clustering subgraph of `assign` (kept in fp32), the
+convs int8 keeps in fp32, and the backbone ops ONNX Runtime's int8 placement quantises."""
 from __future__ import annotations
 
 from typing import Any
@@ -50,6 +51,30 @@ def int8_fp32_convs(model: Any) -> list[str]:
     feeding = [n for n in convs if set(n.output) & region_inputs]
     names = [convs[0].name, convs[-1].name, *(n.name for n in feeding)]
     return list(dict.fromkeys(names))
+
+
+# Ops of the conv backbone that ONNX Runtime runs in int8 when each is wrapped in Q/DQ on u8 tensors:
+# Conv -> QLinearConv, Add -> QLinearAdd, Relu folded into the Q before it, Resize on u8 directly.
+ORT_INT8_OP_TYPES = ("Conv", "Relu", "Add", "Resize")
+
+
+def int8_ort_nodes(model: Any) -> list[str]:
+    """Backbone nodes (ancestors of some Conv output) of ORT_INT8_OP_TYPES, less the clustering and
+    `int8_fp32_convs`: the transformer after the backbone stays fp32 (quantising its Adds cost 49% of
+    the keypoint argmaxes on the default model, the backbone's none beyond the convs' own).
+
+    Args:
+        model: onnx.ModelProto.
+    Returns:
+        Node names, in graph order.
+    """
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    backbone = {id(n) for n in _ancestors(producer, [o for n in convs for o in n.output])}
+    kept = set(clustering_nodes(model)) | set(int8_fp32_convs(model))
+    return [n.name for n in graph.node
+            if id(n) in backbone and n.op_type in ORT_INT8_OP_TYPES and n.name not in kept]
 
 
 def _ancestors(producer: dict[str, Any], tensors: list[str]) -> list[Any]:

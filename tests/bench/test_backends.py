@@ -38,3 +38,20 @@ def test_cuda_graph_target_replays_new_inputs(tiny_bench, crops, tmp_path):
     x.copy_(torch.from_numpy(crops[::-1].copy()))  # new content, same buffer: the replay must see it
     got = graphs.call(x).float().cpu().numpy()
     np.testing.assert_allclose(got, _heatmaps(eager, crops[::-1].copy()), atol=1e-3)
+
+
+def test_int8_is_placed_for_the_runtime_that_runs_it(tmp_path):
+    """ORT rows run ONNX Runtime's placement (model_int8.onnx); engines build from ModelOpt's
+    TensorRT placement (model_int8_trt.onnx), and only when an engine backend was asked for."""
+    pytest.importorskip("modelopt.onnx.quantization", reason="needs nvidia-modelopt's ONNX tools")
+    from kitpose.bench.models import export_onnx_variants, load_bench_model
+    from kitpose.export import read_metadata
+
+    bench = load_bench_model("kitpose-w8-128")
+    assert export_onnx_variants(bench, tmp_path, ["fp32", "int8"], engines=True) == {}
+    assert read_metadata(bench.onnx["int8"])["precision_tool"].startswith("onnxruntime")
+    assert bench.engine_onnx["int8"].name == "model_int8_trt.onnx"
+    assert read_metadata(bench.engine_onnx["int8"])["precision_tool"].startswith("nvidia-modelopt")
+    cpu_only = load_bench_model("kitpose-w8-128")
+    export_onnx_variants(cpu_only, tmp_path, ["fp32", "int8"])  # unchanged files: the manifest skips them
+    assert cpu_only.engine_onnx == {}
