@@ -14,41 +14,7 @@ import numpy as np
 from kitpose.runtime.decode import decode_heatmaps
 from kitpose.runtime.pipeline import PoseEstimator
 from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
-
-MODEL_NAME = "kitpose_pose"          # the model `kitpose serve` binds
-READY_PATH = f"/v2/models/{MODEL_NAME}/ready"  # the readiness probe (HTTP 200 once the model is loaded)
-IMAGE, BOXES = "image", "boxes"        # inputs: (b, h, w, 3) uint8 BGR, (b, N, 4) float32 x, y, w, h
-KEYPOINTS, KEPT = "keypoints", "kept"  # outputs: (b, N, K, 3) float32, (b, N) bool
-
-
-class RequestError(ValueError):
-    """A request the model cannot run; the message names the input, its shape and the fix."""
-
-
-def validate_request(inputs: dict[str, np.ndarray], max_boxes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Check one request (Triton has already checked dtypes, ranks and the last dims).
-
-    Args:
-        inputs: IMAGE (b, h, w, 3) uint8 and BOXES (b, N, 4) float32.
-        max_boxes: most boxes per image.
-    Returns:
-        image (b, h, w, 3), boxes (b, N, 4) as float64.
-    """
-    image, boxes = np.asarray(inputs[IMAGE]), np.asarray(inputs[BOXES])
-    if image.ndim != 4 or image.shape[3] != 3 or image.dtype != np.uint8:
-        raise RequestError(f"{IMAGE}: expected (b, h, w, 3) uint8 BGR, got {image.shape} {image.dtype}")
-    if image.shape[1] < 1 or image.shape[2] < 1:
-        raise RequestError(f"{IMAGE}: empty image of shape {image.shape[1:]}; send an (h, w, 3) uint8 "
-                           f"BGR image with h, w >= 1")
-    if boxes.ndim != 3 or boxes.shape[2] != 4:
-        raise RequestError(f"{BOXES}: expected (b, N, 4) x, y, w, h, got {boxes.shape}")
-    if boxes.shape[0] != image.shape[0]:
-        raise RequestError(f"{BOXES}: batch of {boxes.shape[0]} box lists for {image.shape[0]} images; "
-                           f"send one box list per image")
-    if boxes.shape[1] > max_boxes:
-        raise RequestError(f"{BOXES}: {boxes.shape[1]} boxes for one image, more than the server's "
-                           f"--max-boxes {max_boxes}; split the boxes over several requests")
-    return image, boxes.astype(np.float64)
+from kitpose.serving.tensors import BOXES, IMAGE, KEPT, KEYPOINTS, validate_request
 
 
 @dataclass(frozen=True)
@@ -113,9 +79,8 @@ class PoseBatcher:
     def serve_requests(self, requests: list[dict[str, np.ndarray]], max_boxes: int) -> list[dict[str, np.ndarray]]:
         """Run a dynamic batch of requests; any invalid request raises RequestError for the batch.
 
-        Triton batches only requests whose input shapes agree, and every invalid shape (an empty
-        image, too many boxes) differs from all valid ones, so a bad request fails only itself and
-        requests of its own shape.
+        In `kitpose serve` the model's guard (triton_guard.py) has already answered invalid requests,
+        so this check only matters to callers in-process.
 
         Args:
             requests: per request, IMAGE (b, h, w, 3) and BOXES (b, N, 4).

@@ -20,7 +20,7 @@ import numpy as np
 from kitpose.runtime.metadata import ModelMetadata
 from kitpose.runtime.pipeline import Poses
 from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
-from kitpose.serving.batching import BOXES, IMAGE, KEPT, KEYPOINTS, MODEL_NAME
+from kitpose.serving.tensors import BOXES, IMAGE, KEPT, KEYPOINTS, MODEL_NAME
 
 PROTOCOLS = ("http", "grpc")
 
@@ -90,8 +90,8 @@ class PoseClient:
     def infer(self, image: np.ndarray, boxes: np.ndarray, request_id: str = "") -> ServedPoses:
         """Send one frame and its boxes; raises ServingError with the server's message on failure.
 
-        PyTriton 0.7.0 cannot carry zero-size tensors (its proxy fails on them), so an empty image is
-        refused here with a ValueError and a frame without boxes is answered here, without a request.
+        An empty image is refused here with a ValueError and a frame without boxes is answered here,
+        without a request (the server would answer 400 and an empty result; this saves the round trip).
 
         Args:
             image: (h, w, 3) uint8 BGR.

@@ -15,7 +15,9 @@ together (batching.PoseBatcher). Health endpoints are Triton's own: GET /v2/heal
 (READY_PATH). Triton starts with the model in its repository (PyTriton's local model store), so it
 answers nothing, not even /v2/health/ready, before the model has loaded; PyTriton's default started
 Triton first and loaded the model seconds later, while /v2/health/ready already said 200. The
-"kitpose serve: ready" line comes once the model's endpoint answers 200. SIGINT and SIGTERM
+"kitpose serve: ready" line comes once the model's endpoint answers 200. In front of PyTriton's proxy
+sits triton_guard.py (install_guard): invalid requests get HTTP 400 with one line, requests without
+boxes an empty answer, and no error carries a traceback or a path. SIGINT and SIGTERM
 stop the server cleanly: in-flight requests finish, then Triton exits (waiting at most --exit-timeout
 seconds for the model to unload).
 
@@ -27,8 +29,10 @@ heatmap px, on an AP-10K image).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -39,8 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kitpose.serving.batching import BOXES, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, READY_PATH, PoseBatcher
+from kitpose.serving.batching import PoseBatcher
+from kitpose.serving.tensors import BOXES, GUARD_SETTINGS, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, READY_PATH
 from kitpose.serving.interpreter import check_stub_python, stub_environment
+
+MODEL_VERSION = "1"  # PyTriton's default version of a bound model
 
 
 def _stop_on_signals() -> threading.Event:
@@ -87,6 +94,14 @@ def bind_model(triton, callables: list[InferCallable], num_keypoints: int, max_b
     )
 
 
+def install_guard(model_store: Path, max_boxes: int) -> None:
+    """Put triton_guard.py in front of PyTriton's proxy in the bound model's folder (before Triton starts)."""
+    folder = model_store / MODEL_NAME / MODEL_VERSION
+    (folder / "model.py").replace(folder / "pytriton_proxy.py")
+    shutil.copyfile(Path(__file__).with_name("triton_guard.py"), folder / "model.py")
+    (folder / GUARD_SETTINGS).write_text(json.dumps({"max_boxes": max_boxes}))
+
+
 def wait_model_ready(host: str, port: int, timeout_s: float = 120.0) -> None:
     """Poll READY_PATH over HTTP until it answers 200; RuntimeError after timeout_s."""
     probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard bind answers on loopback
@@ -108,6 +123,7 @@ def serve(args: argparse.Namespace) -> None:
     """Start Triton on args.host (HTTP args.port, gRPC args.grpc_port), serve until SIGINT/SIGTERM."""
     from pytriton.triton import (DEFAULT_PROTECTED_ENDPOINTS, Triton, TritonConfig, TritonLifecyclePolicy,
                                  TritonSecurityConfig)
+    from pytriton.utils.workspace import Workspace
 
     check_stub_python()
     os.environ.update(stub_environment())  # tritonserver and its stub inherit this LD_LIBRARY_PATH
@@ -120,12 +136,14 @@ def serve(args: argparse.Namespace) -> None:
     # statistics endpoint (the load test reads the average batch size from it).
     guarded = [e for e in DEFAULT_PROTECTED_ENDPOINTS if not (args.statistics and e == "statistics")]
     stop = _stop_on_signals()
-    # The model goes into the repository before Triton starts (bind, then run), so Triton loads it first.
-    policy = TritonLifecyclePolicy(launch_triton_on_startup=False, local_model_store=True)
-    with Triton(config=config, triton_lifecycle_policy=policy,
+    # The model goes into the repository before Triton starts (bind, then run), so Triton loads it first,
+    # and the guard can go in front of PyTriton's proxy there.
+    policy, workspace = TritonLifecyclePolicy(launch_triton_on_startup=False, local_model_store=True), Workspace()
+    with Triton(config=config, workspace=workspace, triton_lifecycle_policy=policy,
                 security_config=TritonSecurityConfig(restricted_endpoints=guarded)) as triton:
         bind_model(triton, callables, callables[0].estimator.metadata.num_keypoints, args.max_batch,
                    args.queue_delay_us)
+        install_guard(workspace.model_store_path, args.max_boxes)
         triton.run()
         wait_model_ready(args.host, args.port)
         # One parseable line for scripts and tests that wait for readiness.

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from kitpose.runtime.pipeline import PoseEstimator
-from kitpose.serving.batching import BOXES, IMAGE, KEPT, KEYPOINTS, PoseBatcher, RequestError, validate_request
+from kitpose.serving.batching import PoseBatcher
+from kitpose.serving.tensors import BOXES, IMAGE, KEPT, KEYPOINTS, RequestError, validate_request
 
 from .conftest import SERVED_PX
 
@@ -53,8 +54,17 @@ def test_serve_requests_shapes(estimator):
     (np.zeros((2, 8, 8, 3), np.uint8), np.ones((1, 1, 4), np.float32), "batch of 1 box lists for 2 images"),
     (np.zeros((1, 8, 8, 3), np.float32), np.ones((1, 1, 4), np.float32), "expected (b, h, w, 3) uint8"),
     (np.zeros((1, 8, 8, 3), np.uint8), np.ones((1, 4), np.float32), "expected (b, N, 4)"),
-], ids=["empty-image", "too-many-boxes", "batch-mismatch", "dtype", "boxes-rank"])
+    (np.zeros((1, 2, 32767, 3), np.uint8), np.ones((1, 1, 4), np.float32), "(h, w) = (2, 32767): "
+     "OpenCV crops frames under 32767 px a side"),
+    (np.zeros((1, 40000, 2, 3), np.uint8), np.ones((1, 1, 4), np.float32), "(h, w) = (40000, 2)"),
+], ids=["empty-image", "too-many-boxes", "batch-mismatch", "dtype", "boxes-rank", "too-wide", "too-tall"])
 def test_validate_request_errors(image, boxes, message):
     with pytest.raises(RequestError) as err:
         validate_request({IMAGE: image, BOXES: boxes}, max_boxes=8)
-    assert message in str(err.value)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_serve_requests_without_boxes(estimator):
+    (out,) = PoseBatcher(estimator).serve_requests([{IMAGE: np.zeros((1, 8, 8, 3), np.uint8),
+                                                     BOXES: np.zeros((1, 0, 4), np.float32)}], max_boxes=8)
+    assert out[KEYPOINTS].shape == (1, 0, estimator.metadata.num_keypoints, 3) and out[KEPT].shape == (1, 0)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from kitpose.bench import triton as bench_triton
-from kitpose.serving.batching import MODEL_NAME
+from kitpose.serving.tensors import MODEL_NAME
 from kitpose.serving.client import PoseClient, ServingError
 
 from .conftest import SERVED_PX, serve_env_poses
@@ -97,7 +97,8 @@ MALFORMED = {
               "data-type is 'FP32', but model 'kitpose_pose' expects 'UINT8'"),
     "shape": (np.zeros((8, 8, 4), np.uint8), np.ones((1, 4)), "unexpected shape for input 'image'"),
     "boxes-shape": (np.zeros((8, 8, 3), np.uint8), np.ones((1, 5)), "unexpected shape for input 'boxes'"),
-    "empty-image": (np.zeros((0, 8, 3), np.uint8), np.ones((1, 4)), "cannot cast view with zeros in shape"),
+    "empty-image": (np.zeros((0, 8, 3), np.uint8), np.ones((1, 4)), "RequestError: image: empty image of shape (0, 8, 3)"),
+    "too-wide": (np.zeros((1, 32767, 3), np.uint8), np.ones((1, 4)), "RequestError: image: (h, w) = (1, 32767)"),
     "too-many-boxes": (np.zeros((8, 8, 3), np.uint8), np.ones((9, 4)), "RequestError: boxes: 9 boxes for one image, "
                        "more than the server's --max-boxes 8"),
 }
@@ -116,6 +117,44 @@ def test_malformed_requests_fail_clearly_and_serving_goes_on(server, frame, prot
         with pytest.raises(ValueError, match=r"h, w >= 1, got \(0, 8, 3\)"):
             client.infer(np.zeros((0, 8, 3), np.uint8), boxes)  # the helper refuses it before sending
         assert client.infer(frame, np.zeros((0, 4))).keypoints.shape == (0, 17, 3)  # answered locally
+        served = client.infer_inputs(client.inputs(frame, np.zeros((0, 4), np.float32)), "no-boxes")
+        assert served.keypoints.shape == (0, 17, 3) and served.kept.shape == (0,)  # sent: answered too
+
+
+def _post_json(server, image, boxes):
+    """POST an inference request as Triton's JSON; (HTTP status, parsed body)."""
+    body = json.dumps({"inputs": [
+        {"name": name, "shape": [1, *array.shape], "datatype": datatype, "data": array.reshape(-1).tolist()}
+        for name, array, datatype in (("image", image, "UINT8"), ("boxes", boxes, "FP32"))]}).encode()
+    request = urllib.request.Request(f"http://{server.http_url}/v2/models/{MODEL_NAME}/infer", body,
+                                     {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize("image, boxes, message", [
+    (np.zeros((1, 32767, 3), np.uint8), np.array([[0, 0, 100, 1]], np.float32), "(h, w) = (1, 32767)"),
+    (np.zeros((0, 8, 3), np.uint8), np.ones((1, 4), np.float32), "empty image of shape (0, 8, 3)"),
+    (np.zeros((8, 8, 3), np.uint8), np.ones((9, 4), np.float32), "9 boxes for one image"),
+], ids=["width-32767", "zero-size-image", "too-many-boxes"])
+def test_bad_requests_get_400_and_one_line(server, image, boxes, message):
+    """Not HTTP 500 with PyTriton's proxy traceback and its temporary workspace path."""
+    status, body = _post_json(server, image, boxes)
+    assert status == 400, body
+    error = body["error"]
+    assert error.startswith("RequestError: ") and message in error and "\n" not in error
+    for internal in ("Traceback", ".py", "workspace", "/tmp", "/root"):
+        assert internal not in error, error
+
+
+def test_zero_boxes_are_answered(server):
+    status, body = _post_json(server, np.zeros((8, 8, 3), np.uint8), np.zeros((0, 4), np.float32))
+    assert status == 200, body
+    shapes = {out["name"]: out["shape"] for out in body["outputs"]}
+    assert shapes == {"keypoints": [1, 0, 17, 3], "kept": [1, 0]}
 
 
 def test_malformed_beside_good_requests(server, frame):
