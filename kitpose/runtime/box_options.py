@@ -40,7 +40,7 @@ def box_provider(boxes: str | None, detector: str | None, every: int, classes: s
 
 
 def _detector(path: str, classes: str | None, device: str):
-    """The Detector for --detector, its load errors as one line about --detector."""
+    """The Detector for --detector; a file it cannot use is one line naming the option and the file."""
     from kitpose.runtime.detector import Detector
 
     try:
@@ -50,8 +50,8 @@ def _detector(path: str, classes: str | None, device: str):
                                  param_hint="--classes") from None
     try:
         return Detector(path, classes=keep, device=device)
-    except (ModelFileError, ImportError) as err:
-        raise click.BadParameter(str(err), param_hint="--detector") from None
+    except (ModelFileError, ImportError) as err:  # the file, not the command line: no usage text
+        raise click.ClickException(f"--detector {err}") from None
 
 
 def image_ids_for(boxes: str | None, annotations: str | None) -> dict[str, int]:
