@@ -26,7 +26,7 @@ def build_engine(src: str | Path, dst: str | Path, cfg: ExportConfig | None = No
     """
     cfg = resolve_config(cfg, overrides)
     src = Path(src)
-    load_onnx(src)  # clear error for a truncated or corrupted file before TensorRT sees it
+    load_onnx(src, input_name=None)  # a truncated or corrupted file: a clear error before TensorRT
     trt, flavour = import_trt(cfg.backend)
     logger = _collecting_logger(trt)
     builder = trt.Builder(logger)

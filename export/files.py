@@ -32,11 +32,12 @@ def require_file(path: str | Path, what: str) -> Path:
     return path
 
 
-def load_onnx(path: str | Path) -> Any:
+def load_onnx(path: str | Path, input_name: str | None = INPUT_NAME) -> Any:
     """Load and check an ONNX file; a truncated or corrupted file raises ExportFileError naming it.
 
     Args:
         path: .onnx file written by `export_onnx` or the precision stage.
+        input_name: the graph input it must have (None: any, e.g. the CAPE graphs).
     Returns:
         The onnx.ModelProto.
     """
@@ -50,9 +51,9 @@ def load_onnx(path: str | Path) -> Any:
         raise ExportFileError(f"{path}: not a valid ONNX model, truncated or corrupted "
                               f"({type(err).__name__}: {str(err).strip()[:300]}); re-export it") from None
     names = [i.name for i in model.graph.input]
-    if INPUT_NAME not in names or not model.graph.output:
+    if (input_name is not None and input_name not in names) or not model.graph.output:
         raise ExportFileError(f"{path}: ONNX graph has inputs {names} and {len(model.graph.output)} "
-                              f"outputs, expected input {INPUT_NAME!r} (truncated file?); re-export it")
+                              f"outputs, expected input {input_name!r} (truncated file?); re-export it")
     return model
 
 

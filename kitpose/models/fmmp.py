@@ -6,9 +6,9 @@ features); then L = 3 recurrent layers, each mining the support (around its keyp
 (episodes), S shots, K = 70 padded keypoints, M structure columns, L layers, d model dim, h/w image.
 Inputs and outputs are normalised xy in [0, 1] of the crop.
 
-The support side that does not depend on the query (pyramid, F^0, key mask, each support miner's
-value projections) is `encode_support`'s `SupportState`, computed once per support set and reused for
-every query crop (`forward_query`).
+The support side that does not depend on the query (pyramid, F^0, shot weights, key mask) is
+`encode_support`'s `SupportState`, computed once per support set and reused for every query crop
+(`forward_query`); the ONNX export splits the model the same way (export/cape_onnx.py).
 """
 from __future__ import annotations
 
@@ -63,9 +63,9 @@ class SupportState(NamedTuple):
     points: Tensor          # (B, S, K, 2)
     weights: Tensor         # (B, S, K) visibility weights of the shot mean (each column sums to 1)
     key_mask: Tensor        # (B, K) True where no shot sees the keypoint (masked in self-attention)
-    table: Tensor           # (B, K, M) int64 structure table
+    table: Tensor | None    # (B, K, M) int64 structure table (None in the support ONNX graph)
     f0: Tensor              # (B, K, d) F^0
-    values: list            # per layer, per miner module, per level: (B*S*h, d/h, H_l, W_l)
+    pyramid: list           # per level, coarse to fine: (B, S, d, H_l, W_l)
 
 
 class FMMP(nn.Module):
@@ -81,7 +81,7 @@ class FMMP(nn.Module):
         self.query_layers = nn.ModuleList(layer() for _ in range(c.layers))
         self.updates = nn.ModuleList(PointUpdate(c.dim) for _ in range(c.layers))
 
-    def encode_support(self, images: Tensor, points: Tensor, visible: Tensor, table: Tensor) -> SupportState:
+    def encode_support(self, images: Tensor, points: Tensor, visible: Tensor, table: Tensor | None) -> SupportState:
         b, s = images.shape[:2]
         pyramid = self.backbone(images.flatten(0, 1))  # [(B*S, d, H_l, W_l)] coarse to fine
         flat_pts = points.flatten(0, 1)  # (B*S, K, 2)
@@ -91,8 +91,8 @@ class FMMP(nn.Module):
         seen = vis.sum(1, keepdim=True)  # (B, 1, K)
         weights = torch.where(seen > 0, vis / seen.clamp_min(1.0), torch.full_like(vis, 1.0 / s))  # (B, S, K)
         f0 = (weights[..., None] * feats).sum(1)  # (B, K, d)
-        values = [layer.miner.project_values(pyramid) for layer in self.support_layers]
-        return SupportState(points, weights, seen[:, 0] == 0, table, f0, values)
+        levels = [level.view(b, s, *level.shape[1:]) for level in pyramid]  # (B, S, d, H_l, W_l)
+        return SupportState(points, weights, seen[:, 0] == 0, table, f0, levels)
 
     def forward_query(self, query: Tensor, support: SupportState) -> CapeOutput:
         b, s, k = support.points.shape[:3]
@@ -100,12 +100,13 @@ class FMMP(nn.Module):
         shot_pts = support.points.flatten(0, 1)  # (B*S, K, 2)
         shot_table = support.table.repeat_interleave(s, 0)  # (B*S, K, M)
         shot_mask = support.key_mask.repeat_interleave(s, 0)  # (B*S, K)
+        shot_pyramid = [level.flatten(0, 1) for level in support.pyramid]  # (B*S, d, H_l, W_l)
         feats_q = support.f0  # (B, K, d): F_q^0 = F^0
         points = torch.full((b, k, 2), 0.5, dtype=feats_q.dtype, device=feats_q.device)  # P_q^0
         outputs = []
-        for l_sup, l_qry, update, values in zip(self.support_layers, self.query_layers, self.updates,
-                                                support.values):
-            shots = l_sup(feats_q.repeat_interleave(s, 0), shot_pts, shot_table, values, shot_mask)  # (B*S, K, d)
+        for l_sup, l_qry, update in zip(self.support_layers, self.query_layers, self.updates):
+            shots = l_sup(feats_q.repeat_interleave(s, 0), shot_pts, shot_table,
+                          l_sup.miner.project_values(shot_pyramid), shot_mask)  # (B*S, K, d)
             feats_s = (support.weights[..., None] * shots.view(b, s, k, -1)).sum(1)  # (B, K, d)
             feats_q = l_qry(feats_s, points, support.table, l_qry.miner.project_values(pyramid),
                             support.key_mask)  # (B, K, d)
