@@ -7,11 +7,12 @@ PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 NATIVE_SOURCES := CMakeLists.txt setup.py $(shell find csrc -type f 2>/dev/null)
 PYTEST_ARGS ?=
+PY_VERSION = $(shell $(PY) -c "import sysconfig; print(sysconfig.get_config_var('py_version_short'))")
 
 # The Triton server's own environment (kitpose/serving/interpreter.py says why): ~170 MB from PyPI.
 SERVE_ENV := $(VENV)/serve
 
-.PHONY: setup build serve-env test demo gpu-check gpu-check-dry clean
+.PHONY: setup build serve-env cross-tools test demo gpu-check gpu-check-dry clean
 
 setup: $(VENV)/.deps $(VENV)/.native
 
@@ -37,7 +38,20 @@ $(SERVE_ENV)/kitpose-serve-env.json: $(VENV)/.deps kitpose/serving/interpreter.p
 
 serve-env: $(SERVE_ENV)/kitpose-serve-env.json
 
-test: setup serve-env
+# For tests/ops/test_aarch64.py: Debian's aarch64 cross toolchain and qemu-user (apt, as root), and
+# Debian's arm64 CPython headers for the aarch64 kitpose._C (downloaded, not installed). A failure
+# here does not stop `make test`: those tests then skip and say what is missing.
+CROSS_APT := g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+CROSS_PY_HEADERS := build/cross/python-aarch64
+cross-tools:
+	@command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $(CROSS_APT) >/dev/null; } || echo "cross-tools: could not install $(CROSS_APT); the aarch64 tests will skip"
+	@test -f $(CROSS_PY_HEADERS)/include/python$(PY_VERSION)/Python.h || \
+	  bash tests/cross/fetch_python_headers.sh $(CROSS_PY_HEADERS) $(PY_VERSION) || \
+	  echo "cross-tools: no arm64 Python headers; the aarch64 kitpose._C test will skip"
+
+test: setup serve-env cross-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup

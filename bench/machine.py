@@ -11,14 +11,9 @@ import re
 import subprocess
 from pathlib import Path
 
-TEGRA_RELEASE = Path("/etc/nv_tegra_release")
+from kitpose.info import TEGRA_RELEASE, parse_tegra_release
+
 _FREQ = re.compile(r"MinFreq=(\d+)\s+MaxFreq=(\d+)")
-
-
-def parse_tegra_release(text: str) -> str | None:
-    """'# R36 (release), REVISION: 3.0, ...' -> 'R36.3.0' (None when the line is not recognised)."""
-    match = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
-    return f"R{match.group(1)}.{match.group(2)}" if match else None
 
 
 def parse_nvpmodel(text: str) -> dict:

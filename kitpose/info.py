@@ -8,7 +8,9 @@ import importlib
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
+from pathlib import Path
 
 import kitpose
 from kitpose.default_model import HOW_TO_REAL, SHORT_NOTE
@@ -74,6 +76,25 @@ def _onnxruntime_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
+# A Jetson (L4T) says what it is in these two files; nvidia-smi does not see its integrated GPU.
+TEGRA_RELEASE = Path("/etc/nv_tegra_release")
+DEVICE_MODEL = Path("/proc/device-tree/model")
+
+
+def parse_tegra_release(text: str) -> str | None:
+    """'# R36 (release), REVISION: 3.0, ...' -> 'R36.3.0' (None when the line is not recognised)."""
+    match = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
+    return f"R{match.group(1)}.{match.group(2)}" if match else None
+
+
+def jetson_info(release_file: Path = TEGRA_RELEASE, model_file: Path = DEVICE_MODEL) -> dict | None:
+    """{"model": e.g. "NVIDIA Jetson AGX Orin Developer Kit", "l4t": "R36.3.0"} on a Jetson, else None."""
+    if not release_file.is_file():
+        return None
+    model = model_file.read_bytes().decode(errors="replace").strip("\x00\n ") if model_file.is_file() else None
+    return {"model": model or "unknown Jetson", "l4t": parse_tegra_release(release_file.read_text(errors="replace"))}
+
+
 def system_info() -> dict:
     """Machine and software record: CPU, GPUs, Python, package versions, compiled module, git commit."""
     return {
@@ -84,6 +105,7 @@ def system_info() -> dict:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "gpus": _gpu_names(),
+        "jetson_board": jetson_info(),
         "packages": {name: _version(name) for name in _PACKAGES},
         "onnxruntime_providers": _onnxruntime_providers(),
         "native": _native_info(),
@@ -102,6 +124,8 @@ def format_info(info: dict) -> str:
             ("python", info["python"]), ("platform", info["platform"]),
             ("cpu", f"{info['cpu']} ({info['cpu_count']} logical cores)"),
             ("gpus", "; ".join(info["gpus"]) or "none visible"),
+            ("jetson", f"{info['jetson_board']['model']}, L4T {info['jetson_board']['l4t'] or '?'}"
+             if info.get("jetson_board") else "no"),
             ("kitpose._C", native_line),
             ("default model", f"{SHORT_NOTE}; {HOW_TO_REAL}")]
     rows += [(name, ver or "not installed") for name, ver in info["packages"].items()

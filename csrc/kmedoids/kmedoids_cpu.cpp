@@ -30,9 +30,18 @@ constexpr int kLanes = 8;  // independent partial sums per dot product: the comp
 constexpr int kTileI = 2;
 constexpr int kTileJ = 4;
 
+// x86-64: an AVX2 clone beside the SSE2 baseline, picked at load time. aarch64: NEON is the
+// baseline, so the plain loop vectorises as it is (4 lanes a register, two registers per kLanes).
+// Both evaluate the same products and sums in the same order (no contraction, see CMakeLists.txt).
+#if defined(__x86_64__)
+#define KP_DOT_TILE_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define KP_DOT_TILE_CLONES
+#endif
+
 // Dot products of rows a[0..1] with rows b[0..3]; every pair uses the same lane order, so the
 // result of a pair does not depend on where it sits in a tile.
-__attribute__((target_clones("avx2,fma", "default")))
+KP_DOT_TILE_CLONES
 void dot_tile(const float* const* a, const float* const* b, int64_t d, float out[kTileI][kTileJ]) {
   float acc[kTileI][kTileJ][kLanes] = {};
   const int64_t body = d - d % kLanes;

@@ -86,3 +86,15 @@ def test_jetson_with_fake_tools(tmp_path, monkeypatch):
     record = jetson_record(release)
     assert record["power_mode"] == {"mode": "MAXN", "id": 0}
     assert record["clocks"]["locked"] is False and "not locked" in record["warning"]
+
+
+def test_kitpose_info_recognises_a_jetson(tmp_path):
+    from kitpose.info import format_info, jetson_info, system_info
+
+    release, model = tmp_path / "nv_tegra_release", tmp_path / "model"
+    release.write_text(TEGRA)
+    model.write_bytes(b"NVIDIA Jetson AGX Orin Developer Kit\x00")
+    assert jetson_info(release, model) == {"model": "NVIDIA Jetson AGX Orin Developer Kit", "l4t": "R36.3.0"}
+    assert jetson_info(tmp_path / "absent", model) is None
+    info = {**system_info(), "jetson_board": jetson_info(release, model)}
+    assert "NVIDIA Jetson AGX Orin Developer Kit, L4T R36.3.0" in format_info(info)
