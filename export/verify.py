@@ -202,30 +202,35 @@ def engine_skip_reason(engine: str | Path) -> str:
 
 
 def load_eval_set(annotations: str | Path, images: str | Path, model: nn.Module,
-                  dataset: str = "ap10k") -> Any:
+                  dataset: str = "ap10k", sigmas=None) -> Any:
     """Validation crops (GT boxes, no augmentation) at the model's input and heatmap size.
 
     Args:
         annotations: COCO keypoints JSON.
         images: folder its file_name entries are relative to.
         model: the reference model (its config.input_size and heatmap output size are used).
-        dataset: kitpose.data.metadata.DATASETS key (keypoints, flip pairs, OKS sigmas).
+        dataset: kitpose.data.metadata.DATASETS key (keypoints, flip pairs, OKS sigmas), or a custom
+            dataset's name with `sigmas`.
+        sigmas: (K,) OKS sigmas (required for a custom dataset).
     Returns:
         TopDownDataset with train=False.
     """
     from kitpose.data.dataset import TopDownDataset
-    from kitpose.data.metadata import DATASETS
+    from kitpose.data.metadata import dataset_info
+    from kitpose.errors import UserInputError
 
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset {dataset!r} is not in kitpose.data.metadata.DATASETS "
-                         f"({', '.join(sorted(DATASETS))})")
     require_file(annotations, "annotations JSON")
     if not Path(images).is_dir():
         raise ExportFileError(f"{images}: image folder not found")
+    info = dataset_info(dataset, annotations, sigmas)
     h, w = model.config.input_size
     with torch.no_grad():
         probe = model(torch.zeros(1, 3, h, w)).heatmaps  # (1, K, H, W)
-    return TopDownDataset(annotations, images, DATASETS[dataset], input_size=(h, w),
+    if probe.shape[1] != info.num_keypoints:
+        raise UserInputError(f"the model predicts {probe.shape[1]} keypoints, dataset {dataset} "
+                             f"({annotations}) has {info.num_keypoints}; evaluate a model trained on "
+                             "this keypoint layout")
+    return TopDownDataset(annotations, images, info, input_size=(h, w),
                           heatmap_size=tuple(probe.shape[2:]), train=False)
 
 

@@ -7,26 +7,25 @@ tensors, numbers, strings and containers of those.
 """
 from __future__ import annotations
 
-import os
-import pickle
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from kitpose.atomic import atomic_open
+from kitpose.errors import UserInputError
+
 FORMAT = "kitpose-checkpoint-v1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError):
     """A file that is not a readable kitpose checkpoint; the message names the file."""
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write `payload` atomically: a temp file in the same folder, fsync, then os.replace.
+    """Write `payload` atomically (kitpose.atomic: temp file beside it, fsync, os.replace).
 
-    A crash mid-write leaves any previous file at `path` intact.
+    A crash mid-write leaves any previous file at `path` intact; the next save removes its temp file.
 
     Args:
         path: destination file.
@@ -34,20 +33,19 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     Returns:
         The destination path.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, **payload}
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_open(path) as handle:
+        torch.save(payload, handle)
+    return Path(path)
+
+
+def torch_load_reason(err: BaseException) -> str:
+    """torch.load's failure in one line: its weights-only refusals run over a dozen lines of advice."""
+    text = str(err)
+    if "WeightsUnpickler error:" in text:
+        text = "the safe (weights-only) loader refuses it: " + text.split("WeightsUnpickler error:", 1)[1]
+        text = text.split("Check the documentation", 1)[0]
+    return " ".join(text.split())
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
@@ -65,9 +63,9 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - garbage bytes fail torch.load in many ways (IndexError too)
         raise CheckpointError(f"{path}: cannot read the checkpoint (truncated or not a torch file?): "
-                              f"{err}") from None
+                              f"{torch_load_reason(err)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path}: not a kitpose checkpoint (format {found!r}, expected "

@@ -1,8 +1,9 @@
 """Run configuration: one flat YAML file per run, read into frozen dataclasses (no inheritance).
 
 A config file has up to five sections (`model`, `data`, `aug`, `train`, `output`); every key of a
-section is a field of the matching dataclass below. Unknown keys and wrong types are errors that
-name the file and the key. The resolved config is written beside every run's outputs.
+section is a field of the matching dataclass below. Unknown keys, wrong types and values out of
+range (`_BOUNDS`) are errors that name the file and the key. The resolved config is written beside
+every run's outputs.
 
 Also holds the fixed tensor names shared by the ONNX exporter, the engines and the runtimes.
 """
@@ -17,13 +18,15 @@ from typing import Any, Union
 
 import yaml
 
+from kitpose.errors import UserInputError
+
 # Fixed graph I/O names (ONNX, TensorRT engines, runtimes).
 INPUT_NAME = "input"
 HEATMAPS_NAME = "heatmaps"
 ASSIGN_NAME = "assign"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A config file that cannot be used; the message names the file and the key."""
 
 
@@ -37,15 +40,19 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    dataset: str                        # key of kitpose.data.metadata.DATASETS (sigmas, flip pairs)
+    dataset: str                        # key of kitpose.data.metadata.DATASETS (sigmas, flip pairs), or
+                                        # "mp100": category-agnostic episodes (FMMP, kitpose.train.cape)
     train_json: str
     train_images: str
     val_json: str = ""                  # empty: no validation
     val_images: str = ""
     sigma: float = 2.0                  # Gaussian target sigma in heatmap pixels
     synth_train: int = 0                # > 0: generate this many synthetic train images if missing
+                                        # (mp100: images per synthetic category)
     synth_val: int = 0                  # > 0: same for the val split
     synth_image_size: tuple[int, ...] = (256, 256)  # (h, w) of generated images
+    shots: int = 1                      # mp100: support shots per episode
+    val_episodes: int = 10              # mp100: fixed validation episodes per category
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,39 @@ def config_from_dict(raw: Any, source: str = "<dict>") -> Config:
     return Config(**sections)
 
 
+# (section, key, lowest value, whether the lowest itself is allowed); NaN is never in range.
+# Out of range they failed late: sigma 0 gives all-zero targets, log_every 0 divides by zero,
+# lr < 0 and workers < 0 end in torch's own tracebacks.
+_BOUNDS = (
+    ("data", "sigma", 0, False),
+    ("data", "shots", 1, True),
+    ("data", "val_episodes", 1, True),
+    ("train", "epochs", 1, True),
+    ("train", "batch_size", 1, True),
+    ("train", "val_batch_size", 1, True),
+    ("train", "lr", 0, False),
+    ("train", "lr_end", 0, True),
+    ("train", "gamma", 0, False),
+    ("train", "weight_decay", 0, True),
+    ("train", "grad_clip", 0, True),
+    ("train", "workers", 0, True),
+    ("train", "val_every", 0, True),
+    ("train", "log_every", 1, True),
+)
+
+
+def _check_bounds(sections: dict[str, Any], source: str) -> None:
+    for name, key, low, inclusive in _BOUNDS:
+        if name not in sections:
+            continue  # the defaults are in range
+        value = getattr(sections[name], key)
+        if not (value >= low if inclusive else value > low):
+            raise ConfigError(f"{source}: {name}.{key}: must be {'>=' if inclusive else '>'} {low}, "
+                              f"got {value!r}")
+
+
 def _check_values(sections: dict[str, Any], source: str) -> None:
+    _check_bounds(sections, source)
     train = sections.get("train", TrainSection())
     if train.scheduler not in ("multistep", "cosine"):
         raise ConfigError(f"{source}: train.scheduler: expected 'multistep' or 'cosine', "
@@ -188,8 +227,6 @@ def _check_values(sections: dict[str, Any], source: str) -> None:
                           f"got {train.device!r}")
     if train.loss not in ("kitpose", "mse"):
         raise ConfigError(f"{source}: train.loss: expected 'kitpose' or 'mse', got {train.loss!r}")
-    if train.epochs < 1 or train.batch_size < 1:
-        raise ConfigError(f"{source}: train.epochs and train.batch_size must be >= 1")
 
 
 def load_config(path: str | Path) -> Config:

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from kitpose.data.transforms import sanitize_box
+from kitpose.errors import UserInputError
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserInputError):
     """A malformed annotation; the message names the file and the annotation id."""
 
 
@@ -81,11 +82,26 @@ def _parse_annotation(ann: dict, images: dict, num_keypoints: int, aspect_wide: 
     box = sanitize_box(bbox, (h_img, w_img), inclusive_width=aspect_wide)
     if box is None:
         raise ValueError(f"bbox {ann['bbox']} lies outside the {w_img}x{h_img} image or is empty")
-    kpts = kpts.reshape(num_keypoints, 3)
+    kpts = _finite_keypoints(kpts.reshape(num_keypoints, 3))
     kpts[:, 2] = np.clip(kpts[:, 2], 0, 2)  # AK writes -1 coordinates with v=0; v stays in {0,1,2}
     return Instance(image_id=int(ann["image_id"]), ann_id=int(ann["id"]),
                     file_name=str(image["file_name"]), image_size=(h_img, w_img), box=box,
                     keypoints=kpts, category_id=int(ann.get("category_id", 1)))
+
+
+def _finite_keypoints(kpts: np.ndarray) -> np.ndarray:
+    """(K, 3) keypoints with every labelled one finite; unlabelled (v = 0) non-finite x, y become 0.
+
+    NaN coordinates used to pass and end training much later in a NaN loss.
+    """
+    labelled = np.nan_to_num(kpts[:, 2], nan=1.0) != 0  # a NaN visibility is reported below
+    bad = np.flatnonzero(~np.all(np.isfinite(kpts), axis=1) & (labelled | ~np.isfinite(kpts[:, 2])))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"keypoint {k} is {kpts[k].tolist()}: x, y and v of a labelled keypoint must be "
+                         f"finite numbers ({bad.size} such keypoint(s))")
+    kpts[~labelled, :2] = np.nan_to_num(kpts[~labelled, :2], nan=0.0, posinf=0.0, neginf=0.0)
+    return kpts
 
 
 def load_coco_keypoints(path, num_keypoints: int, strict: bool = False,

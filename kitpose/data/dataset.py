@@ -20,9 +20,14 @@ from kitpose.data.coco import Instance, Problem, load_coco_keypoints, report_pro
 from kitpose.data.metadata import DatasetInfo
 from kitpose.data.transforms import (box_to_center_scale, flip_keypoints, get_affine_transform,
                                      affine_points, half_body_box, random_scale_rotation)
+from kitpose.errors import UserInputError
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+class NoSampleError(UserInputError):
+    """No annotation of a file has a usable image in the image folder; names both and the files."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,19 @@ class TopDownDataset(torch.utils.data.Dataset):
                 bad.append(Problem(self.source, inst.ann_id, status[inst.file_name]))
             else:
                 kept.append(inst)
+        if not kept:  # one error, not a warning line per missing file before it
+            raise NoSampleError(self._no_sample_message(len(instances), status))
         report_problems(bad)
         self.problems.extend(bad)
         return kept
+
+    def _no_sample_message(self, looked_for: int, status: dict[str, str]) -> str:
+        missing = sorted(name for name, problem in status.items() if problem)
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        files = f"; {len(missing)} image file(s) missing or unreadable there: {shown}" if missing else ""
+        return (f"{self.image_dir}: no usable sample; {looked_for} annotation(s) of {self.source} looked "
+                f"for their images in this folder{files}. Point the image folder at the one the "
+                "annotations' file_name entries are relative to")
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random stream of an epoch (call before iterating)."""

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from kitpose.errors import UserInputError
 
 DEFAULT_SIGMA = 0.025  # MMPose's value for Animal Kingdom; used for custom datasets without sigmas
 
@@ -168,7 +170,7 @@ def _skeleton_from_json(skeleton, num_keypoints: int, where: str) -> tuple[tuple
         return ()
     offset = 0 if min(flat) == 0 else 1
     if max(flat) - offset >= num_keypoints or min(flat) < 0:
-        raise ValueError(f"{where}: skeleton indices {min(flat)}..{max(flat)} do not fit "
+        raise UserInputError(f"{where}: skeleton indices {min(flat)}..{max(flat)} do not fit "
                          f"{num_keypoints} keypoints; fix the category's 'skeleton'")
     return tuple((a - offset, b - offset) for a, b in
                  ((int(link[0]), int(link[1])) for link in skeleton))
@@ -188,12 +190,12 @@ def info_from_coco(json_dict: dict, sigmas=None, name: str | None = None,
     """
     categories = [c for c in json_dict.get("categories", []) if c.get("keypoints")]
     if not categories:
-        raise ValueError(f"{source}: no category with a 'keypoints' list; this is not a COCO "
+        raise UserInputError(f"{source}: no category with a 'keypoints' list; this is not a COCO "
                          "keypoint file (add categories[].keypoints)")
     names = tuple(n.strip() for n in categories[0]["keypoints"])
     for cat in categories[1:]:
         if len(cat["keypoints"]) != len(names):
-            raise ValueError(f"{source}: category {cat.get('id')} has {len(cat['keypoints'])} "
+            raise UserInputError(f"{source}: category {cat.get('id')} has {len(cat['keypoints'])} "
                              f"keypoints, category {categories[0].get('id')} has {len(names)}; "
                              "one file must use one keypoint layout")
     if sigmas is None:
@@ -203,10 +205,37 @@ def info_from_coco(json_dict: dict, sigmas=None, name: str | None = None,
         sigmas = np.full(len(names), DEFAULT_SIGMA)
     sigmas = np.asarray(sigmas, dtype=np.float64)
     if sigmas.shape != (len(names),):
-        raise ValueError(f"{source}: sigmas has shape {sigmas.shape}, expected ({len(names)},)")
+        raise UserInputError(f"{source}: sigmas has shape {sigmas.shape}, expected ({len(names)},): give one "
+                             f"OKS sigma per keypoint ({sigmas.size} given for {len(names)} keypoints)")
     upper, lower = _infer_half_body(names)
     skeleton = _skeleton_from_json(categories[0].get("skeleton", []), len(names),
                                    f"{source} category {categories[0].get('id')}")
     return DatasetInfo(name=name or str(categories[0].get("name", "custom")), keypoint_names=names,
                        skeleton=skeleton, flip_pairs=infer_flip_pairs(names), sigmas=sigmas,
                        upper_body=upper, lower_body=lower)
+
+
+def dataset_info(name: str, annotation_json=None, sigmas=None) -> DatasetInfo:
+    """A built-in dataset's metadata (sigmas replaced when given), or a custom dataset's from its file.
+
+    Args:
+        name: a DATASETS key, or any name for a custom COCO keypoint dataset.
+        annotation_json: the dataset's COCO JSON (read for a custom dataset's keypoint layout).
+        sigmas: (K,) OKS sigmas; required for a custom dataset.
+    """
+    if name in DATASETS:
+        info = DATASETS[name]
+        if sigmas is None:
+            return info
+        if len(sigmas) != info.num_keypoints:
+            raise UserInputError(f"{len(sigmas)} OKS sigma(s) given for {name}'s {info.num_keypoints} "
+                                 "keypoints; give one sigma per keypoint")
+        return replace(info, sigmas=np.asarray(sigmas, dtype=np.float64))
+    if sigmas is None or annotation_json is None:
+        raise UserInputError(f"dataset {name!r} is not built in ({', '.join(sorted(DATASETS))}); give "
+                             "--sigmas (one OKS sigma per keypoint) to evaluate a custom dataset")
+    import json
+    from pathlib import Path
+
+    raw = json.loads(Path(annotation_json).read_text())
+    return info_from_coco(raw, sigmas, name=name, source=str(annotation_json))

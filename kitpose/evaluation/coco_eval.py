@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from pycocotools.cocoeval import COCOeval
 
-from kitpose.evaluation.coco_gt import load_coco_gt
+from kitpose.evaluation.coco_gt import EvaluationError, load_coco_gt
 from kitpose.evaluation.results import check_results, load_results
 
 _LOG = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ def check_sigmas(sigmas: Sequence[float], num_keypoints: int, source: str) -> np
     """Sigmas as a (K,) float64 array, or a ValueError naming the mismatch."""
     array = np.asarray(sigmas, dtype=np.float64)
     if array.shape != (num_keypoints,):
-        raise ValueError(f"sigmas: got shape {array.shape} but ground truth {source} has "
+        raise EvaluationError(f"sigmas: got shape {array.shape} but ground truth {source} has "
                          f"K={num_keypoints} keypoints; pass one OKS sigma per keypoint")
     if not np.all(np.isfinite(array)) or np.any(array <= 0):
-        raise ValueError(f"sigmas must be finite and > 0; got {array.tolist()}")
+        raise EvaluationError(f"sigmas must be finite and > 0; got {array.tolist()}")
     return array
 
 

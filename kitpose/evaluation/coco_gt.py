@@ -17,8 +17,14 @@ from typing import Any, Mapping
 
 from pycocotools.coco import COCO
 
+from kitpose.errors import UserInputError
+
 _LOG = logging.getLogger(__name__)
 _REQUIRED_ANN_FIELDS = ("image_id", "category_id", "keypoints", "bbox")
+
+
+class EvaluationError(UserInputError):
+    """Ground truth, results or sigmas that cannot be scored; the message names the file and entry."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ def read_json(path: str | Path, what: str) -> Any:
         with open(path) as f:
             return json.load(f)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{what} file {path} is not valid JSON: {err}") from err
+        raise EvaluationError(f"{what} file {path} is not valid JSON: {err}") from err
 
 
 def load_coco_gt(gt: str | Path | Mapping, check_categories: bool = True) -> GroundTruth:
@@ -68,13 +74,13 @@ def load_coco_gt(gt: str | Path | Mapping, check_categories: bool = True) -> Gro
 
 def _check_sections(data: Any, source: str) -> None:
     if not isinstance(data, dict):
-        raise ValueError(f"ground truth {source}: expected a JSON object with 'images', "
+        raise EvaluationError(f"ground truth {source}: expected a JSON object with 'images', "
                          f"'annotations' and 'categories'; got {type(data).__name__}")
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
-            raise ValueError(f"ground truth {source}: field '{key}' is missing or not a list")
+            raise EvaluationError(f"ground truth {source}: field '{key}' is missing or not a list")
     if not data["annotations"]:
-        raise ValueError(f"ground truth {source}: 'annotations' is empty; nothing to evaluate")
+        raise EvaluationError(f"ground truth {source}: 'annotations' is empty; nothing to evaluate")
 
 
 def _check_annotations(data: dict, source: str, check_categories: bool) -> None:
@@ -83,21 +89,21 @@ def _check_annotations(data: dict, source: str, check_categories: bool) -> None:
     for i, ann in enumerate(data["annotations"]):
         for field in _REQUIRED_ANN_FIELDS:
             if field not in ann:
-                raise ValueError(f"ground truth {source}: annotations[{i}] has no '{field}'")
+                raise EvaluationError(f"ground truth {source}: annotations[{i}] has no '{field}'")
         if ann["image_id"] not in image_ids:
-            raise ValueError(f"ground truth {source}: annotations[{i}].image_id="
+            raise EvaluationError(f"ground truth {source}: annotations[{i}].image_id="
                              f"{ann['image_id']!r} is not in 'images'")
         if check_categories and ann["category_id"] not in category_ids:
-            raise ValueError(f"ground truth {source}: annotations[{i}].category_id="
+            raise EvaluationError(f"ground truth {source}: annotations[{i}].category_id="
                              f"{ann['category_id']!r} is not in 'categories'")
         if len(ann["bbox"]) != 4:
-            raise ValueError(f"ground truth {source}: annotations[{i}].bbox must be [x, y, w, h]")
+            raise EvaluationError(f"ground truth {source}: annotations[{i}].bbox must be [x, y, w, h]")
 
 
 def _num_keypoints(data: dict, source: str) -> int:
     lengths = {len(ann["keypoints"]) for ann in data["annotations"]}
     if len(lengths) != 1 or next(iter(lengths)) % 3 or next(iter(lengths)) == 0:
-        raise ValueError(f"ground truth {source}: every annotation's 'keypoints' must hold the "
+        raise EvaluationError(f"ground truth {source}: every annotation's 'keypoints' must hold the "
                          f"same number 3K > 0 of values; found lengths {sorted(lengths)}")
     return lengths.pop() // 3
 
@@ -127,11 +133,11 @@ def _fill_ids(anns: list, source: str) -> None:
     if all("id" in a for a in anns):
         ids = [a["id"] for a in anns]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"ground truth {source}: annotation 'id' values are not unique; "
+            raise EvaluationError(f"ground truth {source}: annotation 'id' values are not unique; "
                              "COCOeval matches by id, so make them unique")
         return
     if any("id" in a for a in anns):
-        raise ValueError(f"ground truth {source}: some annotations have an 'id' and some do not; "
+        raise EvaluationError(f"ground truth {source}: some annotations have an 'id' and some do not; "
                          "give every annotation a unique 'id' (or none)")
     for i, ann in enumerate(anns):
         ann["id"] = i + 1

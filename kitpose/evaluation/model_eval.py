@@ -18,13 +18,14 @@ from torch import nn
 
 def predict_results(model: nn.Module, annotations: str | Path, images: str | Path,
                     dataset: str = "ap10k", flip_test: bool = True, batch_size: int = 32,
-                    oks_nms_thr: float | None = None) -> list[dict[str, Any]]:
-    """COCO results (one per ground-truth instance, or fewer after OKS-NMS) of `model` on a set."""
+                    oks_nms_thr: float | None = None, sigmas=None) -> list[dict[str, Any]]:
+    """COCO results (one per ground-truth instance, or fewer after OKS-NMS) of `model` on a set
+    (`sigmas`: a custom dataset's OKS sigmas, see kitpose.data.metadata.dataset_info)."""
     from kitpose.evaluation.nms import oks_nms_per_image
     from kitpose.export.verify import load_eval_set
     from kitpose.train.validate import predict
 
-    data = load_eval_set(annotations, images, model, dataset)
+    data = load_eval_set(annotations, images, model, dataset, sigmas)
     results = predict(model, data, batch_size, torch.device("cpu"), flip_test)
     if oks_nms_thr is None:
         return results
@@ -38,7 +39,7 @@ def predict_results(model: nn.Module, annotations: str | Path, images: str | Pat
 def evaluate_model(model: nn.Module, annotations: str | Path, images: str | Path,
                    dataset: str = "ap10k", flip_test: bool = True, batch_size: int = 32,
                    oks_nms_thr: float | None = None, results_out: str | Path | None = None,
-                   json_out: str | Path | None = None) -> dict[str, Any]:
+                   json_out: str | Path | None = None, sigmas=None) -> dict[str, Any]:
     """Run, write the results JSON (a temp file when `results_out` is None), score it.
 
     Returns:
@@ -46,12 +47,13 @@ def evaluate_model(model: nn.Module, annotations: str | Path, images: str | Path
     """
     from kitpose.evaluation.score import score_results_file, write_json
 
-    results = predict_results(model, annotations, images, dataset, flip_test, batch_size, oks_nms_thr)
+    results = predict_results(model, annotations, images, dataset, flip_test, batch_size, oks_nms_thr,
+                              sigmas)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(results_out) if results_out is not None else Path(scratch) / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results))
-        report = score_results_file(annotations, path, dataset)
+        report = score_results_file(annotations, path, dataset, sigmas=sigmas)
     report.update(results=str(results_out) if results_out is not None else None, flip_test=flip_test,
                   oks_nms_thr=oks_nms_thr)
     if json_out is not None:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kitpose.evaluation.coco_gt import GroundTruth, read_json
+from kitpose.evaluation.coco_gt import EvaluationError, GroundTruth, read_json
 
 PIXEL_STD = 200.0   # HRNet's box-scale unit: scale = box size / 200
 
@@ -33,7 +33,7 @@ def instance_scores(box_scores: np.ndarray, maxvals: np.ndarray, thr: float = 0.
     maxvals = np.asarray(maxvals, dtype=np.float64)
     box_scores = np.asarray(box_scores, dtype=np.float64)
     if maxvals.ndim != 2 or box_scores.shape != maxvals.shape[:1]:
-        raise ValueError(f"instance_scores: need box_scores (N,) and maxvals (N, K); got "
+        raise EvaluationError(f"instance_scores: need box_scores (N,) and maxvals (N, K); got "
                          f"{box_scores.shape} and {maxvals.shape}")
     above = maxvals > thr                                          # (N, K)
     count = above.sum(axis=1)                                      # (N,)
@@ -52,7 +52,7 @@ def scale_areas(scales: np.ndarray) -> np.ndarray:
     """
     scales = np.asarray(scales, dtype=np.float64)
     if scales.ndim != 2 or scales.shape[1] != 2:
-        raise ValueError(f"scale_areas: scales must be (N, 2); got {scales.shape}")
+        raise EvaluationError(f"scale_areas: scales must be (N, 2); got {scales.shape}")
     return np.prod(scales * PIXEL_STD, axis=1)
 
 
@@ -72,13 +72,13 @@ def to_coco_results(keypoints: np.ndarray, scores: np.ndarray, image_ids: Sequen
     keypoints = np.asarray(keypoints, dtype=np.float64)
     n = keypoints.shape[0]
     if keypoints.ndim != 3 or keypoints.shape[2] != 3:
-        raise ValueError(f"to_coco_results: keypoints must be (N, K, 3); got {keypoints.shape}")
+        raise EvaluationError(f"to_coco_results: keypoints must be (N, K, 3); got {keypoints.shape}")
     columns = {"scores": scores, "image_ids": image_ids, "category_ids": category_ids}
     if ann_ids is not None:
         columns["ann_ids"] = ann_ids
     for name, column in columns.items():
         if len(column) != n:
-            raise ValueError(f"to_coco_results: {name} has {len(column)} entries for {n} instances")
+            raise EvaluationError(f"to_coco_results: {name} has {len(column)} entries for {n} instances")
     results = []
     for i in range(n):
         res = {"image_id": _plain(image_ids[i]), "category_id": _plain(category_ids[i]),
@@ -115,13 +115,13 @@ def load_results(results: str | Path | list) -> tuple[list[dict], str]:
     else:
         data, source = copy.deepcopy(results), "<list>"
     if not isinstance(data, list):
-        raise ValueError(f"results {source}: expected a JSON list of result objects; "
+        raise EvaluationError(f"results {source}: expected a JSON list of result objects; "
                          f"got {type(data).__name__}")
     if not data:
-        raise ValueError(f"results {source}: the list is empty; nothing to evaluate")
+        raise EvaluationError(f"results {source}: the list is empty; nothing to evaluate")
     for i, res in enumerate(data):
         if not isinstance(res, dict):
-            raise ValueError(f"results {source}: entry [{i}] is a {type(res).__name__}, "
+            raise EvaluationError(f"results {source}: entry [{i}] is a {type(res).__name__}, "
                              "not an object")
     return data, source
 
@@ -149,13 +149,13 @@ def check_results(results: list[dict], truth: GroundTruth, source: str,
     for field, ok, what in checks:
         missing = [i for i, r in enumerate(results) if field not in r]
         if missing:
-            raise ValueError(f"results {source}: {len(missing)} entries have no '{field}', "
+            raise EvaluationError(f"results {source}: {len(missing)} entries have no '{field}', "
                              f"first [{missing[0]}]")
         bad = [i for i, r in enumerate(results) if not ok(r)]
         if bad:
             value = results[bad[0]][field]
             shown = f"a list of {len(value)} values" if isinstance(value, list) else repr(value)
-            raise ValueError(f"results {source}: [{bad[0]}].{field} ({shown}) {what}; "
+            raise EvaluationError(f"results {source}: [{bad[0]}].{field} ({shown}) {what}; "
                              f"{len(bad)} of {len(results)} entries are affected")
 
 

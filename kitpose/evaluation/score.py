@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kitpose.evaluation.coco_eval import evaluate_coco
-from kitpose.evaluation.coco_gt import GroundTruth, load_coco_gt
+from kitpose.evaluation.coco_gt import EvaluationError, GroundTruth, load_coco_gt
 from kitpose.evaluation.pck import pck
 from kitpose.evaluation.results import check_results, load_results
 
@@ -39,14 +39,14 @@ def score_results_file(annotations: str | Path, predictions: str | Path, dataset
     """
     metric = METRICS.get(dataset, "oks_ap" if sigmas is not None else None)
     if metric is None:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {sorted(METRICS)} or pass "
+        raise EvaluationError(f"unknown dataset {dataset!r}: choose one of {sorted(METRICS)} or pass "
                          "sigmas to score another COCO-keypoints dataset with OKS AP")
     preds, source = load_results(predictions)
     report = {"dataset": dataset, "metric": metric, "annotations": str(annotations),
               "predictions": str(predictions), "num_predictions": len(preds)}
     if metric == "oks_ap":
         sigma_values = sigmas if sigmas is not None else dataset_sigmas(dataset)
-        report["metrics"] = evaluate_coco(annotations, preds, sigma_values)
+        report["metrics"] = evaluate_coco(annotations, predictions, sigma_values)  # errors name the file
     else:
         report.update(_pck_report(annotations, preds, source, pck_thr, ak_plus_one))
     if json_out is not None:
@@ -58,7 +58,7 @@ def dataset_sigmas(dataset: str) -> np.ndarray:
     """OKS sigmas of a named dataset from kitpose.data.metadata (imported only when needed)."""
     from kitpose.data.metadata import DATASETS
     if dataset not in DATASETS:
-        raise ValueError(f"no metadata for dataset {dataset!r} in kitpose.data.metadata.DATASETS "
+        raise EvaluationError(f"no metadata for dataset {dataset!r} in kitpose.data.metadata.DATASETS "
                          f"({sorted(DATASETS)}); pass sigmas explicitly")
     return np.asarray(DATASETS[dataset].sigmas, dtype=np.float64)
 
@@ -85,7 +85,7 @@ def _pair_predictions(truth: GroundTruth, preds: list[dict], source: str) -> lis
         by_ann = _unique_index(preds, "ann_id", source)
         missing = [a["id"] for a in anns if a["id"] not in by_ann]
         if missing:
-            raise ValueError(f"results {source}: no prediction with ann_id={missing[0]!r} "
+            raise EvaluationError(f"results {source}: no prediction with ann_id={missing[0]!r} "
                              f"({len(missing)} GT annotations have none)")
         return [by_ann[a["id"]] for a in anns]
     per_image = {}
@@ -93,12 +93,12 @@ def _pair_predictions(truth: GroundTruth, preds: list[dict], source: str) -> lis
         per_image[ann["image_id"]] = per_image.get(ann["image_id"], 0) + 1
     crowded = [img for img, n in per_image.items() if n > 1]
     if crowded:
-        raise ValueError(f"results {source}: image {crowded[0]!r} has {per_image[crowded[0]]} GT "
+        raise EvaluationError(f"results {source}: image {crowded[0]!r} has {per_image[crowded[0]]} GT "
                          "instances; give each result an 'ann_id' (the GT annotation id) for PCK")
     by_image = _unique_index(preds, "image_id", source)
     missing = [a["image_id"] for a in anns if a["image_id"] not in by_image]
     if missing:
-        raise ValueError(f"results {source}: no prediction for image_id={missing[0]!r} "
+        raise EvaluationError(f"results {source}: no prediction for image_id={missing[0]!r} "
                          f"({len(missing)} GT instances have none)")
     return [by_image[a["image_id"]] for a in anns]
 
@@ -107,7 +107,7 @@ def _unique_index(preds: list[dict], key: str, source: str) -> dict:
     index = {}
     for i, p in enumerate(preds):
         if p[key] in index:
-            raise ValueError(f"results {source}: [{i}].{key}={p[key]!r} appears twice; PCK needs "
+            raise EvaluationError(f"results {source}: [{i}].{key}={p[key]!r} appears twice; PCK needs "
                              "exactly one prediction per GT instance")
         index[p[key]] = p
     return index

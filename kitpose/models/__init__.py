@@ -16,6 +16,7 @@ from pathlib import Path
 
 from torch import nn
 
+from kitpose.errors import UserInputError
 from kitpose.models.output import PoseOutput
 
 
@@ -93,6 +94,8 @@ def create_model(name: str, **overrides) -> nn.Module:
 
 # The embedded default model: a small KITPose trained on `kitpose synth` data (see README).
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
+# The embedded default category-agnostic model (FMMP), "default-cape".
+DEFAULT_CAPE_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("default_cape.pt")
 
 
 def model_from_checkpoint(payload: dict, source: str = "<checkpoint>") -> nn.Module:
@@ -117,10 +120,11 @@ def model_from_checkpoint(payload: dict, source: str = "<checkpoint>") -> nn.Mod
 
 
 def load_model(spec: str | os.PathLike) -> nn.Module:
-    """A model from "default", a kitpose checkpoint path, or a preset name (random weights).
+    """A model from "default", "default-cape", a kitpose checkpoint path, or a preset name (random weights).
 
     Args:
-        spec: "default" (the embedded model), a path to a kitpose checkpoint, or a MODELS name.
+        spec: "default" (the embedded model), "default-cape" (the embedded FMMP model), a path to a
+            kitpose checkpoint, or a MODELS name.
     Returns:
         the model in eval mode.
     """
@@ -131,12 +135,17 @@ def load_model(spec: str | os.PathLike) -> nn.Module:
             raise FileNotFoundError(f"the embedded default model {DEFAULT_CHECKPOINT} is missing; "
                                     "reinstall kitpose or train it (see README, 'The default model')")
         return model_from_checkpoint(load_checkpoint(DEFAULT_CHECKPOINT), str(DEFAULT_CHECKPOINT))
+    if str(spec) == "default-cape":
+        if not DEFAULT_CAPE_CHECKPOINT.is_file():
+            raise FileNotFoundError(f"the embedded default CAPE model {DEFAULT_CAPE_CHECKPOINT} is missing (not "
+                                    "shipped yet); pass an FMMP checkpoint or exported CAPE folder instead")
+        return model_from_checkpoint(load_checkpoint(DEFAULT_CAPE_CHECKPOINT), str(DEFAULT_CAPE_CHECKPOINT))
     if str(spec) in MODELS:
         return create_model(str(spec)).eval()
     if Path(spec).exists():
         return model_from_checkpoint(load_checkpoint(spec), str(spec))
-    raise ValueError(f"{spec!r} is neither 'default', a preset ({', '.join(list_models())}) nor an "
-                     "existing checkpoint file")
+    raise UserInputError(f"{spec!r} is neither 'default', 'default-cape', a preset ({', '.join(list_models())}) "
+                         "nor an existing checkpoint file")
 
 
 def from_official(config_yaml: str | os.PathLike, checkpoint: str | os.PathLike) -> nn.Module:
@@ -154,5 +163,5 @@ def convert_official(config_yaml: str | os.PathLike, checkpoint: str | os.PathLi
     return _convert_official(config_yaml, checkpoint, out_path)
 
 
-__all__ = ["DEFAULT_CHECKPOINT", "HEATMAP_ARCHS", "MODELS", "archs", "convert_official", "from_official", "load_model",
-           "model_from_checkpoint", "PoseOutput", "create_model", "list_models"]
+__all__ = ["DEFAULT_CAPE_CHECKPOINT", "DEFAULT_CHECKPOINT", "HEATMAP_ARCHS", "MODELS", "archs", "convert_official",
+           "from_official", "load_model", "model_from_checkpoint", "PoseOutput", "create_model", "list_models"]

@@ -20,7 +20,8 @@ import torch
 import yaml
 from torch import Tensor
 
-from kitpose.checkpoint import save_checkpoint
+from kitpose.checkpoint import CheckpointError, save_checkpoint, torch_load_reason
+from kitpose.config import ConfigError
 
 from kitpose.models.hrnet import BLOCKS_PER_BRANCH, STAGE_MODULES
 from kitpose.models.kitpose import KITPose, KITPoseConfig
@@ -93,15 +94,15 @@ def to_official_state_dict(model: KITPose) -> dict[str, Tensor]:
 
 def _field(section: dict, name: str, path: Path, prefix: str = "MODEL"):
     if name not in section:
-        raise ValueError(f"{path}: official config lacks {prefix}.{name}")
+        raise ConfigError(f"{path}: official config lacks {prefix}.{name}")
     return section[name]
 
 
 def _check_hrnet_extra(extra: dict, path: Path) -> int:
     """HRNet width C from MODEL.EXTRA, after checking the stages are the standard W-C layout."""
     if extra.get("FINAL_CONV_KERNEL", 1) != 1:
-        raise ValueError(f"{path}: MODEL.EXTRA.FINAL_CONV_KERNEL must be 1, "
-                         f"got {extra['FINAL_CONV_KERNEL']}")
+        raise ConfigError(f"{path}: MODEL.EXTRA.FINAL_CONV_KERNEL must be 1, "
+                          f"got {extra['FINAL_CONV_KERNEL']}")
     stage2 = _field(extra, "STAGE2", path, "MODEL.EXTRA")
     width = int(_field(stage2, "NUM_CHANNELS", path, "MODEL.EXTRA.STAGE2")[0])
     for s, modules in STAGE_MODULES.items():
@@ -112,15 +113,15 @@ def _check_hrnet_extra(extra: dict, path: Path) -> int:
         for key, want in expected.items():
             got = stage.get(key, want if key == "FUSE_METHOD" else None)
             if got != want:
-                raise ValueError(f"{path}: MODEL.EXTRA.STAGE{s}.{key} is {got!r}; kitpose's HRNet "
-                                 f"supports only the standard layout, which needs {want!r}")
+                raise ConfigError(f"{path}: MODEL.EXTRA.STAGE{s}.{key} is {got!r}; kitpose's HRNet "
+                                  f"supports only the standard layout, which needs {want!r}")
     return width
 
 
 def _size_pair(model: dict, name: str, path: Path) -> tuple[int, int]:
     value = _field(model, name, path)
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"{path}: MODEL.{name} must be [w, h], got {value!r}")
+        raise ConfigError(f"{path}: MODEL.{name} must be [w, h], got {value!r}")
     return int(value[0]), int(value[1])
 
 
@@ -128,12 +129,12 @@ def _check_variant(model: dict, path: Path) -> None:
     """Reject official variants kitpose does not build (other archs, learnable PE)."""
     name = model.get("NAME", OFFICIAL_MODEL_NAME)
     if name != OFFICIAL_MODEL_NAME:
-        raise ValueError(f"{path}: MODEL.NAME is {name!r}; only {OFFICIAL_MODEL_NAME!r} is "
-                         f"supported")
+        raise ConfigError(f"{path}: MODEL.NAME is {name!r}; only {OFFICIAL_MODEL_NAME!r} is "
+                          f"supported")
     pos = model.get("POS_EMBEDDING_TYPE", "sine-full")
     if pos != "sine-full":
-        raise ValueError(f"{path}: MODEL.POS_EMBEDDING_TYPE is {pos!r}; only 'sine-full' is "
-                         f"supported")
+        raise ConfigError(f"{path}: MODEL.POS_EMBEDDING_TYPE is {pos!r}; only 'sine-full' is "
+                          f"supported")
 
 
 def _image_size(model: dict, path: Path) -> tuple[int, int]:
@@ -141,17 +142,17 @@ def _image_size(model: dict, path: Path) -> tuple[int, int]:
     img_w, img_h = _size_pair(model, "IMAGE_SIZE", path)
     heatmap = (img_w // 4, img_h // 4)  # [w, h] like the YAML
     if "HEATMAP_SIZE" in model and _size_pair(model, "HEATMAP_SIZE", path) != heatmap:
-        raise ValueError(f"{path}: MODEL.HEATMAP_SIZE {model['HEATMAP_SIZE']} must be "
-                         f"IMAGE_SIZE / 4 = {list(heatmap)}")
+        raise ConfigError(f"{path}: MODEL.HEATMAP_SIZE {model['HEATMAP_SIZE']} must be "
+                          f"IMAGE_SIZE / 4 = {list(heatmap)}")
     pixels = heatmap[0] * heatmap[1]
     patch = model.get("PATCH_SIZE")
     if patch and int(patch[0]) * int(patch[1]) != pixels:
-        raise ValueError(f"{path}: MODEL.PATCH_SIZE {patch} must be the whole heatmap "
-                         f"({heatmap[1]} x {heatmap[0]})")
+        raise ConfigError(f"{path}: MODEL.PATCH_SIZE {patch} must be the whole heatmap "
+                          f"({heatmap[1]} x {heatmap[0]})")
     if int(_field(model, "DIM", path)) <= pixels // 16:
         # the official code then swaps in a two-layer heatmap head that kitpose does not build
-        raise ValueError(f"{path}: MODEL.DIM {model['DIM']} <= heatmap pixels / 16 selects the "
-                         f"official two-layer heatmap head, which kitpose does not support")
+        raise ConfigError(f"{path}: MODEL.DIM {model['DIM']} <= heatmap pixels / 16 selects the "
+                          f"official two-layer heatmap head, which kitpose does not support")
     return img_h, img_w
 
 
@@ -165,10 +166,12 @@ def read_official_config(config_yaml: str | os.PathLike) -> KITPoseConfig:
         the matching KITPoseConfig.
     """
     path = Path(config_yaml)
-    with open(path, encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("MODEL"), dict):
-        raise ValueError(f"{path}: not an official KITPose config (no MODEL section)")
+        raise ConfigError(f"{path}: not an official KITPose config (no MODEL section)")
     model = raw["MODEL"]
     _check_variant(model, path)
     return KITPoseConfig(
@@ -197,25 +200,29 @@ def load_official_state_dict(checkpoint: str | os.PathLike) -> dict[str, Tensor]
     Returns:
         official key (without `module.`) -> tensor.
     """
-    obj = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - garbage bytes fail torch.load in many ways (IndexError too)
+        raise CheckpointError(f"{checkpoint}: cannot read the official checkpoint (truncated or not a "
+                              f"torch file?): {torch_load_reason(err)}") from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ValueError(f"{checkpoint}: expected a state dict (key -> tensor), or a dict holding "
-                         f"one under 'state_dict'")
+        raise CheckpointError(f"{checkpoint}: expected a state dict (key -> tensor), or a dict holding "
+                              f"one under 'state_dict'")
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
 def _check_pos_embedding(stored: Tensor, config: KITPoseConfig, checkpoint) -> None:
     ours = sine_table_1d(config.num_keypoints, config.dim)[None]  # (1, K, D)
     if tuple(stored.shape) != tuple(ours.shape):
-        raise ValueError(f"{checkpoint}: key {POS_KEY} has shape {tuple(stored.shape)}, the config "
-                         f"implies {tuple(ours.shape)}")
+        raise CheckpointError(f"{checkpoint}: key {POS_KEY} has shape {tuple(stored.shape)}, the config "
+                              f"implies {tuple(ours.shape)}")
     diff = (stored.float() - ours).abs().max().item()
     if diff > POS_ATOL:
-        raise ValueError(f"{checkpoint}: {POS_KEY} is not the 1-D sine table kitpose recomputes "
-                         f"(max abs diff {diff:.3g} > {POS_ATOL}); this checkpoint used another "
-                         f"positional embedding and cannot be imported")
+        raise CheckpointError(f"{checkpoint}: {POS_KEY} is not the 1-D sine table kitpose recomputes "
+                              f"(max abs diff {diff:.3g} > {POS_ATOL}); this checkpoint used another "
+                              f"positional embedding and cannot be imported")
 
 
 def _match_state(official: dict[str, Tensor], model: KITPose, checkpoint) -> dict[str, Tensor]:
@@ -226,13 +233,13 @@ def _match_state(official: dict[str, Tensor], model: KITPose, checkpoint) -> dic
     missing = sorted(set(names) - set(official))
     unexpected = sorted(set(official) - set(names) - dropped)
     if missing or unexpected:
-        raise ValueError(f"{checkpoint}: key mismatch with the official KITPose layout; "
-                         f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
+        raise CheckpointError(f"{checkpoint}: key mismatch with the official KITPose layout; "
+                              f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
     for off_key, our_key in names.items():
         got, want = tuple(official[off_key].shape), tuple(ours[our_key].shape)
         if got != want:
-            raise ValueError(f"{checkpoint}: key {off_key} has shape {got}, but the config implies "
-                             f"{want}; the YAML does not describe this checkpoint")
+            raise CheckpointError(f"{checkpoint}: key {off_key} has shape {got}, but the config implies "
+                                  f"{want}; the YAML does not describe this checkpoint")
     return {our_key: official[off_key] for off_key, our_key in names.items()}
 
 

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kitpose.errors import UserInputError
 
-class ModelFileError(RuntimeError):
-    """A model file that is missing, unreadable or lacks the runtime metadata."""
+
+class ModelFileError(UserInputError, RuntimeError):
+    """A model file that is missing, unreadable or lacks the runtime metadata (a RuntimeError too, as
+    the runners' callers catch)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 ONNX files and engines are used as they are. "default" and kitpose checkpoints are exported to
 ONNX once (this step needs torch) into a cache folder keyed by the checkpoint's sha256, so later
-runs, and machines that copy the cache, need no torch.
+runs, and machines that copy the cache, need no torch. Category-agnostic (FMMP) models resolve the
+same way to a folder holding support.onnx and query.onnx (`resolve_cape_model`).
 """
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import os
 from pathlib import Path
 
 from kitpose.runtime.base import ENGINE_SUFFIXES
+from kitpose.runtime.metadata import ModelFileError
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+DEFAULT_CAPE = "default-cape"
+CAPE_GRAPHS = ("support.onnx", "query.onnx")  # as kitpose.runtime.cape_graphs.GRAPH_FILES
 
 
 def cache_dir() -> Path:
@@ -71,8 +75,63 @@ def export_checkpoint(checkpoint: Path, dst: Path) -> Path:
     from kitpose.export import export_onnx
     from kitpose.models import load_model
 
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_suffix(".partial.onnx")
-    export_onnx(load_model(str(checkpoint)), tmp)
-    tmp.replace(dst)  # atomic: a killed export never leaves a half file under the final name
+    # export_onnx writes through kitpose.atomic (a temp file of its own, then a rename), so two
+    # processes exporting the same checkpoint both succeed and a killed export leaves no half file
+    return export_onnx(load_model(str(checkpoint)), dst)
+
+
+def default_cape_checkpoint() -> Path:
+    """Where the embedded default CAPE (FMMP) model lives (kitpose/assets/default_cape.pt)."""
+    return default_checkpoint().with_name("default_cape.pt")
+
+
+def resolve_cape_model(spec: str, shots: int = 1, cache: Path | None = None) -> Path:
+    """A folder holding support.onnx and query.onnx for a CAPE --model argument.
+
+    Args:
+        spec: "default-cape", an FMMP checkpoint (`*.pt|*.pth|*.ckpt`), a folder that export_cape_onnx
+            wrote, or either ONNX file in such a folder.
+        shots: support shots the graphs take (a checkpoint is exported for this many).
+        cache: export folder (default `cache_dir() / "cape"`).
+    Returns:
+        The folder (its files are checked when the graphs are opened).
+    """
+    path = default_cape_checkpoint() if spec == DEFAULT_CAPE else Path(spec)
+    if spec == DEFAULT_CAPE and not path.is_file():
+        raise ModelFileError(f"{path}: the embedded default CAPE model is missing (not shipped yet); pass "
+                             f"--model with an FMMP checkpoint or a folder holding support.onnx and query.onnx")
+    if path.is_dir():
+        return path
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        return path.parent
+    if not path.is_file():
+        raise ModelFileError(f"{path}: CAPE model not found; pass --model with an FMMP checkpoint or a "
+                             f"folder holding support.onnx and query.onnx")
+    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+        raise ModelFileError(f"{path}: unknown CAPE model type {path.suffix!r}; expected a folder, .onnx or "
+                             f"{'/'.join(CHECKPOINT_SUFFIXES)}")
+    dst = (cache or cache_dir() / "cape") / f"{path.stem}-{_sha256(path)[:16]}-s{int(shots)}"
+    if not all((dst / name).is_file() for name in CAPE_GRAPHS):
+        export_cape_checkpoint(path, dst, shots)
+    return dst
+
+
+def export_cape_checkpoint(checkpoint: Path, dst: Path, shots: int) -> Path:
+    """Export an FMMP checkpoint to dst/support.onnx + dst/query.onnx (needs torch)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ImportError(f"{checkpoint}: exporting a checkpoint needs PyTorch; export it with "
+                          f"kitpose.export.cape_onnx on a machine with torch and pass the folder") from None
+    from kitpose.export.cape_onnx import export_cape_onnx
+    from kitpose.models import load_model
+    from kitpose.models.fmmp import FMMP
+
+    model = load_model(str(checkpoint))
+    if not isinstance(model, FMMP):
+        raise ModelFileError(f"{checkpoint}: a {type(model).__name__} checkpoint, not a category-agnostic (FMMP) "
+                             f"one; --support needs an FMMP model (e.g. trained from an fmmp-* preset)")
+    # each graph is written through kitpose.atomic (a temp file, then a rename), and the folder counts
+    # as exported only once both are there, so a killed export is redone and never half-used
+    export_cape_onnx(model, dst, shots)
     return dst

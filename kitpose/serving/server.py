@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kitpose.errors import UserInputError
 from kitpose.serving.batching import PoseBatcher
 from kitpose.serving.tensors import BOXES, GUARD_SETTINGS, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, READY_PATH
 from kitpose.serving.interpreter import check_stub_python, stub_environment
@@ -181,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     args.grpc_port = args.grpc_port or args.port + 1
     args.metrics_port = args.metrics_port or args.port + 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    serve(args)
+    try:
+        serve(args)
+    except UserInputError as err:  # e.g. a model file ONNX Runtime cannot load: one line, no traceback
+        print(f"Error: {err}", file=sys.stderr, flush=True)
+        return 2
     return 0
 
 

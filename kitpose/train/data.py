@@ -40,7 +40,7 @@ def build_datasets(cfg: Config, input_size, heatmap_size, ctx: DistContext):
     Returns:
         (train_set, val_set or None).
     """
-    from kitpose.data.dataset import AugmentConfig, TopDownDataset
+    from kitpose.data.dataset import AugmentConfig
     from kitpose.data.metadata import DATASETS
 
     data, aug = cfg.data, cfg.aug
@@ -54,14 +54,28 @@ def build_datasets(cfg: Config, input_size, heatmap_size, ctx: DistContext):
             ensure_synthetic(data.val_json, data.val_images, data.synth_val, cfg.train.seed + 1,
                              data.synth_image_size, "val")
     barrier(ctx)
+    for key in ("train_json", "val_json"):
+        path = getattr(data, key)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"data.{key}: {path} does not exist; give the annotation JSON of the split "
+                              "(or synth_train/synth_val to generate synthetic data there)")
     info = DATASETS[data.dataset]
     augment = AugmentConfig(flip_prob=aug.flip, half_body_prob=aug.half_body_prob,
                             scale_factor=aug.scale_factor, rot_factor=aug.rotation_factor,
                             rot_prob=aug.rotation_prob)
     common = dict(info=info, input_size=tuple(input_size), heatmap_size=tuple(heatmap_size),
                   sigma=data.sigma, seed=cfg.train.seed)
-    train_set = TopDownDataset(data.train_json, data.train_images, train=True, aug=augment,
-                               **common)
-    val_set = (TopDownDataset(data.val_json, data.val_images, train=False, **common)
+    train_set = _dataset("train", data.train_json, data.train_images, train=True, aug=augment, **common)
+    val_set = (_dataset("val", data.val_json, data.val_images, train=False, **common)
                if data.val_json else None)
     return train_set, val_set
+
+
+def _dataset(split: str, json_path: str, image_dir: str, **kwargs):
+    """TopDownDataset whose no-usable-sample error names the config key of its image folder."""
+    from kitpose.data.dataset import NoSampleError, TopDownDataset
+
+    try:
+        return TopDownDataset(json_path, image_dir, **kwargs)
+    except NoSampleError as err:
+        raise ConfigError(f"data.{split}_images: {err}") from None

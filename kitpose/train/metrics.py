@@ -11,6 +11,7 @@ log = logging.getLogger("kitpose.train")
 
 CSV_NAME = "metrics.csv"
 CURVE_NAME = "training_curve.png"
+TB_DIR = "tb"
 FIELDS = ("step", "epoch", "name", "value")
 
 
@@ -36,7 +37,7 @@ class MetricsLogger:
             self.csv_path.write_text(",".join(FIELDS) + "\n")
         else:
             _truncate_after(self.csv_path, resume_step)
-        self._writer = _tensorboard_writer(self.out_dir / "tb")
+        self._writer = _tensorboard_writer(self.out_dir / TB_DIR)
 
     def log(self, step: int, epoch: int, values: dict[str, float]) -> None:
         """One row per value, e.g. {"train/loss": 0.01, "train/lr": 5e-4}."""

@@ -7,7 +7,7 @@ import pytest
 
 from real_fixtures import KEYPOINT_FILES
 from kitpose.data.coco import AnnotationError, load_coco_keypoints, load_detections
-from kitpose.data.dataset import TopDownDataset
+from kitpose.data.dataset import NoSampleError, TopDownDataset
 from kitpose.data.metadata import DATASETS
 
 
@@ -117,3 +117,29 @@ def test_keypoints_visibility_in_range(real_dir):
     coco = load_coco_keypoints(real_dir / "ak" / "test_animalkingdom.json", 23)
     vis = np.concatenate([i.keypoints[:, 2] for i in coco.instances])
     assert set(np.unique(vis)) <= {0.0, 1.0, 2.0}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_non_finite_keypoints_name_file_and_id(tmp_path, value):
+    """NaN keypoints were accepted (NaN boxes were not) and the run died later advising a lower
+    learning rate (issue 13, item 5)."""
+    path = _write(tmp_path, [_ann(1), _ann(12, keypoints=[15, value, 2, 20, 20, 2])])
+    with pytest.raises(AnnotationError) as err:
+        load_coco_keypoints(path, 2, strict=True)
+    assert "broken.json" in str(err.value) and "annotation id 12" in str(err.value)
+    assert "keypoint 0" in str(err.value) and "finite" in str(err.value)
+    with pytest.warns(UserWarning, match="annotation id 12"):
+        coco = load_coco_keypoints(path, 2)
+    assert [i.ann_id for i in coco.instances] == [1]
+
+
+def test_no_usable_image_names_the_folder_and_the_missing_files(real_dir, tmp_path):
+    """An image folder without the annotated images is an error naming the folder, how many
+    annotations looked for images there and the first missing files (issue 13, items 2 and 10)."""
+    ann = real_dir / "ap10k" / "test_ap10k.json"
+    n = len(json.loads(ann.read_text())["annotations"])
+    with pytest.raises(NoSampleError) as err:
+        TopDownDataset(ann, tmp_path, DATASETS["ap10k"])
+    msg = str(err.value)
+    assert str(tmp_path) in msg and f"{n} annotation" in msg
+    assert "000000000004.jpg" in msg and "000000037516.jpg" in msg and "2 image file(s) missing" in msg

@@ -113,8 +113,6 @@ def test_export_files_respect_umask(umask, exported, tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
 
 
-@pytest.mark.xfail(strict=True, reason="kitpose/checkpoint.py (another engineer's file) still writes "
-                   "through tempfile.mkstemp (0600); save_checkpoint should write through kitpose.atomic")
 def test_checkpoint_respects_umask(umask, tmp_path):
     torch = pytest.importorskip("torch")
     from kitpose.checkpoint import save_checkpoint

@@ -28,3 +28,42 @@ def test_default_model_resolves(tmp_path):
         pytest.skip(f"the embedded default model {default_checkpoint()} is not in this checkout yet")
     onnx_path = resolve_model("default", cache=tmp_path)
     assert onnx_path.suffix == ".onnx" and onnx_path.stat().st_size > 0
+
+
+def test_two_resolvers_of_one_checkpoint_both_get_the_export(tmp_path, monkeypatch):
+    """Two processes resolving the same new checkpoint shared one fixed `.partial.onnx` name, so the
+    second one's rename found nothing (issue 13, item 6). Two threads, held at a barrier after both
+    have written, each get a complete file and leave no temp file behind."""
+    import threading
+
+    import kitpose.export
+    import kitpose.models
+    from kitpose.atomic import write_atomic
+
+    both_written = threading.Barrier(2, timeout=20)
+
+    def slow_export(model, dst):  # writes the way export_onnx does, then waits for the other writer
+        write_atomic(dst, b"onnx bytes")
+        both_written.wait()
+        return dst
+
+    monkeypatch.setattr(kitpose.export, "export_onnx", slow_export)
+    monkeypatch.setattr(kitpose.models, "load_model", lambda spec: object())
+    ckpt = tmp_path / "best.pt"
+    ckpt.write_bytes(b"a checkpoint")
+    results, errors = [], []
+
+    def resolve() -> None:
+        try:
+            results.append(resolve_model(str(ckpt), cache=tmp_path / "cache"))
+        except Exception as err:  # noqa: BLE001 - reported by the assert below
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=resolve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors and len(results) == 2 and results[0] == results[1]
+    assert results[0].read_bytes() == b"onnx bytes"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [results[0].name]

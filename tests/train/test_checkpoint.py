@@ -1,5 +1,6 @@
 """kitpose.checkpoint: atomic writes and clear errors on bad files."""
 import os
+import time
 
 import pytest
 import torch
@@ -72,3 +73,19 @@ def test_pack_keeps_weights_drops_training_state_and_loads_into_fp32_model(tmp_p
             assert torch.equal(value, state[name].half().float()), name
         else:
             assert torch.equal(value, state[name]), name
+
+
+def test_stale_temp_files_of_the_same_target_are_removed(tmp_path):
+    """A kill during a save leaves `.last.pt.*.tmp` behind; the next save of last.pt removes the
+    ones older than a few minutes, never a fresh one (a concurrent writer's) nor another target's
+    (issue 13, item 6)."""
+    old = time.time() - 3600
+    stale = tmp_path / ".last.pt.k1ll3d00.tmp"
+    other = tmp_path / ".best.pt.k1ll3d00.tmp"
+    fresh = tmp_path / ".last.pt.wr1t1ng0.tmp"
+    for path in (stale, other, fresh):
+        path.write_bytes(b"")
+    for path in (stale, other):
+        os.utime(path, (old, old))
+    save_checkpoint(tmp_path / "last.pt", {"model": {"w": torch.zeros(1)}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, fresh.name, "last.pt"])

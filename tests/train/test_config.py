@@ -74,8 +74,28 @@ def test_save_and_reload_round_trip(tmp_path):
 def test_shipped_configs_load_and_name_known_presets(path):
     from kitpose.data.metadata import DATASETS
     from kitpose.models import MODELS
+    from kitpose.train.cape import CAPE_DATASET
 
     cfg = load_config(path)
     assert cfg.model.name in MODELS
-    assert cfg.data.dataset in DATASETS
+    assert cfg.data.dataset in DATASETS or (cfg.data.dataset == CAPE_DATASET and MODELS[cfg.model.name][0] == "fmmp")
     assert all(a < b for a, b in zip(cfg.train.milestones, cfg.train.milestones[1:]))
+
+
+@pytest.mark.parametrize("section, key, value", [
+    pytest.param("data", "sigma", 0, id="sigma-0"),
+    pytest.param("data", "sigma", -1.5, id="sigma-negative"),
+    pytest.param("train", "val_every", -1, id="val-every-negative"),
+    pytest.param("train", "lr", -1e-3, id="lr-negative"),
+    pytest.param("train", "lr", float("nan"), id="lr-nan"),
+    pytest.param("train", "workers", -1, id="workers-negative"),
+    pytest.param("train", "log_every", 0, id="log-every-0"),
+])
+def test_out_of_range_values_name_file_and_key(tmp_path, section, key, value):
+    """sigma 0 gives all-zero targets, log_every 0 divides by zero, lr < 0 and workers < 0 fail
+    deep inside torch: the loader refuses them with the field named (issue 13, items 5 and 11)."""
+    data = {**MINIMAL, section: {**MINIMAL.get(section, {}), key: value}}
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}") as err:
+        load_config(path)
+    assert str(path) in str(err.value)

@@ -93,3 +93,13 @@ def test_grad_clip_bounds_the_update(tmp_path):
     free_norm = torch.sqrt(sum((p.grad ** 2).sum() for p in free.model.parameters()))
     assert norm <= 1e-6 * 1.001 < free_norm
     assert any(not torch.equal(before[k], v) for k, v in params(clipped).items())
+
+
+def test_a_run_without_a_step_writes_no_best_checkpoint(tmp_path):
+    """A validation before any optimiser step scores random weights: no best.pt (issue 13, item 2)."""
+    from kitpose.train.loop import end_epoch
+
+    run = make_run(tmp_path, epochs=1, val_every=1)
+    run.validate = lambda model: {"AP": 0.1}
+    end_epoch(run, epochs=1)
+    assert run.progress.step == 0 and not (tmp_path / BEST_NAME).exists()
