@@ -2,6 +2,7 @@
 
     kitpose bench --model kitpose-w32-256 --bench model --backends torch,ort --precisions fp32 --batches 1,8
     kitpose bench --model default --bench pipeline
+    kitpose bench --bench cape --cape-model fmmp-small --instances 1,4
     kitpose bench --compare A.jsonl B.jsonl
     kitpose bench --triton URL [triton options...]   (kitpose.bench.triton)
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from kitpose.bench.suite import BENCH_NAMES, Options
+from kitpose.bench.suite import BENCH_NAMES, OPTIONAL_BENCHES, Options
 from kitpose.bench.timing import RESULTS_DIR
 
 MODEL_HELP = "'default' (embedded model), a preset such as kitpose-w32-256 (random weights), or a checkpoint."
@@ -55,7 +56,9 @@ def _triton(ctx: click.Context, url: str, extra: list[str]) -> None:
 @click.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--model", default="default", show_default=True, help=MODEL_HELP)
 @click.option("--bench", "benches", default=",".join(BENCH_NAMES), show_default=True, callback=_list(str),
-              help="Which benches: model, pipeline, accuracy.")
+              help="Which benches: model, pipeline, accuracy; cape (FMMP runtime, only when named).")
+@click.option("--cape-model", default="fmmp-small", show_default=True,
+              help="The cape bench's FMMP model: an fmmp-* preset (random weights), a checkpoint or default-cape.")
 @click.option("--backends", default="torch,torch-compile,ort,trt,trt-rtx", show_default=True, callback=_list(str),
               help="Model-only backends; ones that cannot run here are listed with the reason.")
 @click.option("--precisions", default="fp32,fp16,int8", show_default=True, callback=_list(str))
@@ -147,8 +150,8 @@ def _check_choices(flags: dict) -> None:
     from kitpose.bench.pipeline_bench import PIPELINES
     from kitpose.bench.schema import PRECISIONS
 
-    for name, allowed in (("benches", BENCH_NAMES), ("backends", ALL_BACKENDS), ("precisions", PRECISIONS),
-                          ("pipelines", PIPELINES)):
+    for name, allowed in (("benches", BENCH_NAMES + OPTIONAL_BENCHES), ("backends", ALL_BACKENDS),
+                          ("precisions", PRECISIONS), ("pipelines", PIPELINES)):
         bad = [v for v in flags[name] if v not in allowed]
         if bad or not flags[name]:
             raise click.BadParameter(f"{','.join(flags[name])!r}: choose from {','.join(allowed)}",

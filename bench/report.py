@@ -65,6 +65,12 @@ def accuracy_table(rows: list[dict]) -> str:
                                  "instances", "gate"])
 
 
+def cape_table(rows: list[dict]) -> str:
+    rows = [r for r in rows if r["bench"] == "cape"]
+    return markdown_table(rows, ["model", "mode", "instances", "p50_ms", "p90_ms", "mean_ms", "ratio_p50",
+                                 "ratio_over"])
+
+
 def markdown_report(rows: list[dict], skips: list[str] = ()) -> str:
     """The Markdown for README: one section per bench present, where it ran, and what was skipped."""
     parts = []
@@ -78,7 +84,8 @@ def markdown_report(rows: list[dict], skips: list[str] = ()) -> str:
                      "ratios within one run.")
     for title, table, bench in (("Model only (runner call per batch)", model_table, "model"),
                                 ("End-to-end pipeline (one frame, p50 per stage)", pipeline_table, "pipeline"),
-                                ("Accuracy parity (AP in points vs PyTorch fp32)", accuracy_table, "accuracy")):
+                                ("Accuracy parity (AP in points vs PyTorch fp32)", accuracy_table, "accuracy"),
+                                ("Category-agnostic (FMMP) runtime, ORT", cape_table, "cape")):
         if any(r["bench"] == bench for r in rows):
             parts += [f"### {title}", table(rows)]
     if skips:

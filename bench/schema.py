@@ -30,6 +30,12 @@ Every row:
     and kernel_share_p50 (their p50 sum over the frame's p50)
 "accuracy" rows: ap (float, points), ap_delta (float or None, vs torch fp32), gate_passed (bool or
     None), instances (int, evaluated), eval_set (str), heatmap_max_abs (float or None)
+"cape" rows (bench/cape_bench.py, category-agnostic FMMP runtime): the timing fields, instances (int,
+    boxes per call), mode ("frame-cached", "frame-reencode", "frame-kitpose": one frame through
+    CapePipeline with the support encoded once / re-encoded every frame, or through the KITPose
+    PoseEstimator; "instance-fmmp", "instance-kitpose": one model call on one crop, query.onnx with
+    the cached support vs the KITPose ONNX), ratio_p50 (float or None: this row's p50 over the p50
+    of the row named by ratio_over, same run), ratio_over (str or None: that row's mode)
 """
 from __future__ import annotations
 
@@ -37,7 +43,7 @@ import json
 from pathlib import Path
 
 SCHEMA = "kitpose.bench/1"
-BENCHES = ("model", "pipeline", "accuracy")
+BENCHES = ("model", "pipeline", "accuracy", "cape")
 BACKENDS = ("torch", "torch-cl", "torch-graphs", "torch-compile", "ort", "trt", "trt-rtx", "kernels",
             "official")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -54,10 +60,13 @@ FIELDS = {
     "pipeline": {**COMMON, **TIMING, "instances": int, "fps": NUM, "stages": dict},
     "accuracy": {**COMMON, "ap": NUM, "ap_delta": OPT_NUM, "gate_passed": (bool, type(None)),
                  "instances": int, "eval_set": str, "heatmap_max_abs": OPT_NUM},
+    "cape": {**COMMON, **TIMING, "instances": int, "mode": str, "ratio_p50": OPT_NUM,
+             "ratio_over": (str, type(None))},
 }
+CAPE_MODES = ("frame-cached", "frame-reencode", "frame-kitpose", "instance-fmmp", "instance-kitpose")
 CHOICES = {"schema": (SCHEMA,), "bench": BENCHES, "backend": BACKENDS, "precision": PRECISIONS,
            "device": ("cpu", "cuda"), "weights": ("trained", "random", "checkpoint"),
-           "timer": ("perf_counter", "cuda_events"), "rss_scope": ("measurement", "process")}
+           "timer": ("perf_counter", "cuda_events"), "rss_scope": ("measurement", "process"), "mode": CAPE_MODES}
 
 
 def validate_row(row: dict, where: str = "row") -> dict:

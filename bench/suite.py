@@ -11,7 +11,8 @@ from pathlib import Path
 from kitpose.bench.model_bench import Method
 from kitpose.bench.schema import SCHEMA, validate_row
 
-BENCH_NAMES = ("model", "pipeline", "accuracy")
+BENCH_NAMES = ("model", "pipeline", "accuracy")  # what a plain `kitpose bench` runs
+OPTIONAL_BENCHES = ("cape",)                     # run only when named in --bench
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Options:
     pipelines: tuple[str, ...] = ("ort", "torch", "official")
     instances: tuple[int, ...] = (1, 4, 8)
     device: str = "cpu"
+    cape_model: str = "fmmp-small"  # the FMMP model of the cape bench (preset, checkpoint or default-cape)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     warmup: int = 3
     repeat: int = 20
@@ -103,6 +105,12 @@ def run_benches(bench, opts: Options, onnx_dir: Path) -> tuple[list[dict], list[
         rows, skips = rows + got, skips + why
     if "accuracy" in opts.benches:
         rows, skips = _accuracy(bench, opts, rows, skips)
+    if "cape" in opts.benches:
+        from kitpose.bench.cape_bench import run_cape_bench
+
+        got, why = run_cape_bench(bench, opts.cape_model, list(opts.instances), method, opts.work_dir,
+                                  tuple(opts.frame_size))
+        rows, skips = rows + got, skips + why
     return stamp(rows, bench, pinned, opts.threads, started), skips
 
 

@@ -24,6 +24,27 @@ def choose_providers(device: str, available: list[str]) -> list[str]:
     return [*gpu, "CPUExecutionProvider"]
 
 
+def open_session(path: Path, device: str = "cpu", threads: int = 0):
+    """An onnxruntime.InferenceSession for `path`, or a ModelFileError naming the file.
+
+    Args:
+        path: `.onnx` file.
+        device: "cpu", or "cuda" for the TensorRT / CUDA execution providers.
+        threads: intra-op threads (0 = ORT default).
+    """
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelFileError(f"{path}: ONNX file not found")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads)
+    providers = choose_providers(device, ort.get_available_providers())
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as err:  # noqa: BLE001 - ORT raises its own exception types
+        raise ModelFileError(f"{path}: ONNX Runtime cannot load it ({err})") from None
+
+
 class OrtRunner(RunnerBase):
     """An ONNX model exported by kitpose (input "input", output "heatmaps") in ONNX Runtime."""
 
@@ -33,18 +54,8 @@ class OrtRunner(RunnerBase):
             device: "cpu", or "cuda" for the TensorRT / CUDA execution providers.
             threads: intra-op threads (0 = ORT default).
         """
-        import onnxruntime as ort
-
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelFileError(f"{self.path}: ONNX file not found")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        providers = choose_providers(device, ort.get_available_providers())
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=providers)
-        except Exception as err:  # noqa: BLE001 - ORT raises its own exception types
-            raise ModelFileError(f"{self.path}: ONNX Runtime cannot load it ({err})") from None
+        self.session = open_session(self.path, device, threads)
         names = [i.name for i in self.session.get_inputs()]
         outs = [o.name for o in self.session.get_outputs()]
         if INPUT_NAME not in names or HEATMAPS_NAME not in outs:
