@@ -1,5 +1,5 @@
 """AP of each backend/precision on an evaluation set, through the export parity gate
-(kitpose.export.verify.verify_parity: same crops, flip test, DARK decode and OKS AP for every backend).
+(kitpose.export.report.verify_parity: same crops, flip test, DARK decode and OKS AP for every backend).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def run_accuracy(bench: BenchModel, annotations: Path, images: Path, dataset: st
     Returns:
         (partial rows, skip reasons); AP in points, ap_delta against torch fp32.
     """
-    from kitpose.export.verify import verify_parity
+    from kitpose.export.report import verify_parity
 
     files = [bench.onnx[p] for p in ("fp32", "fp16", "int8") if p in bench.onnx]
     report = verify_parity(bench.model, files, annotations, images, dataset=dataset, batch_size=batch_size)

@@ -126,13 +126,13 @@ def _graph_replayer(model) -> Callable[[Any], Any]:
 
 
 def ort_target(bench: BenchModel, precision: str, device: str, threads: int) -> Target:
-    """The runtime's OrtRunner on the exported ONNX of that precision."""
-    from kitpose.runtime.ort_runner import OrtRunner
+    """The runtime's OrtRunner (`open_runner`) on the exported ONNX of that precision."""
+    from kitpose.runtime.runners import open_runner
 
     if precision not in bench.onnx:
         raise Skip(f"ort {precision}: no ONNX {precision} file was exported")
     try:
-        runner = OrtRunner(bench.onnx[precision], device=device, threads=threads)
+        runner = open_runner(bench.onnx[precision], "ort", device=device, threads=threads)
     except RuntimeError as err:
         raise Skip(f"ort {precision} on {device}: {err}")
     settings = {"io": "host", "providers": runner.providers, "ort_intra_threads": threads,
@@ -147,14 +147,16 @@ def engine_skip_reason(backend: str, device: str) -> str | None:
         return f"{backend}: the `{module}` runtime is not installed here"
     if device != "cuda":
         return f"{backend}: engines run on a CUDA GPU; this run is on the CPU"
-    if not any(importlib.util.find_spec(m) for m in ("cuda.bindings", "cuda.cudart")):
-        return f"{backend}: TrtRunner needs cuda-python (pip install cuda-python)"
-    return None
+    from kitpose.runtime.trt_runner import engine_runtime_problem
+
+    problem = engine_runtime_problem()  # cuda-python and a GPU, as the parity gate checks them
+    return None if problem is None else f"{backend}: {problem}"
 
 
 def engine_target(bench: BenchModel, backend: str, precision: str, device: str, max_batch: int,
                   work_dir: Path) -> Target:
-    """Build an engine from the ONNX of that precision (profile 1..max_batch) and run it with TrtRunner."""
+    """Build an engine from the ONNX of that precision (profile 1..max_batch) and run it with the
+    runtime's TrtRunner (`open_runner`)."""
     reason = engine_skip_reason(backend, device)
     if reason:
         raise Skip(reason)
@@ -162,14 +164,14 @@ def engine_target(bench: BenchModel, backend: str, precision: str, device: str, 
     if src is None:
         raise Skip(f"{backend} {precision}: no ONNX {precision} file to build from")
     from kitpose.export.build_engine import build_engine
-    from kitpose.runtime.trt_runner import TrtRunner
+    from kitpose.runtime.runners import open_runner
 
     engine = work_dir / f"model_{precision}_{backend}.engine"
     opt = min(8, max_batch)
     try:
         build_engine(src, engine, backend="tensorrt" if backend == "trt" else "tensorrt_rtx",
                      batch=(1, opt, max_batch))
-        runner = TrtRunner(engine)
+        runner = open_runner(engine, "trt")
     except Exception as err:  # noqa: BLE001 - builder/runtime errors are reported as the reason
         raise Skip(f"{backend} {precision}: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
     return Target(backend, precision, device, lambda b: b, runner, {"io": "host", "engine": engine.name},

@@ -94,8 +94,9 @@ def _triton(ctx: click.Context, url: str, extra: list[str]) -> None:
 @click.pass_context
 def bench_cmd(ctx: click.Context, compare, render, triton_url, results, out_dir, no_plots, **flags) -> None:
     """Benchmark backends, precisions and pipelines; append JSON rows; write Markdown and plots."""
-    if triton_url is not None:
-        return _triton(ctx, triton_url, ctx.args)
+    if triton_url is not None:  # --results, when given, names the load test's rows file too
+        given = ctx.get_parameter_source("results") == click.core.ParameterSource.COMMANDLINE
+        return _triton(ctx, triton_url, [*ctx.args, *(["--results", str(results)] if given else [])])
     if ctx.args:
         raise click.UsageError(f"unexpected arguments {ctx.args} (only --triton passes extra arguments on)")
     if compare:

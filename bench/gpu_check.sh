@@ -126,15 +126,15 @@ else
 fi
 
 if ((DRY)); then
-  step kernel_bench 120 "$PY" -m kitpose.bench kernels --device cpu --batch 8 --repeat 3 --out "$RUN/kernels_cuda.jsonl"
+  step kernel_bench 120 "$PY" -m kitpose.bench kernels --device cpu --batch 8 --repeat 3 --results "$RUN/kernels_cuda.jsonl"
 else
-  step kernel_bench 120 "$PY" -m kitpose.bench kernels --device cuda --out "$RUN/kernels_cuda.jsonl"
+  step kernel_bench 120 "$PY" -m kitpose.bench kernels --device cuda --results "$RUN/kernels_cuda.jsonl"
 fi
 step model_w32 120 "${BENCH[@]}" --model "$W32" "${MODEL[@]}" --out "$RUN/report_model_w32"
 step pipeline 150 "${BENCH[@]}" --model "$W32" --bench pipeline --pipelines kernels,torch,official \
   --instances "$INSTANCES" --frame-size 1080x1920 --results "$RUN/pipeline_cuda.jsonl" --out "$RUN/report_pipeline"
 step train 150 "$PY" -m kitpose.bench train --model "$W32" --batch "$TRAIN_BATCH" --steps "$STEPS" \
-  --warmup 2 --device "$DEV" --out "$RUN/train_cuda.jsonl"
+  --warmup 2 --device "$DEV" --results "$RUN/train_cuda.jsonl"
 step pipeline_default 90 "${BENCH[@]}" --model default --bench pipeline --pipelines kernels,torch,official \
   --instances "$INSTANCES" --frame-size 1080x1920 --results "$RUN/pipeline_cuda.jsonl" --out "$RUN/report_pipeline_default"
 step model_default 90 "${BENCH[@]}" --model default "${MODEL[@]}" --out "$RUN/report_model_default"

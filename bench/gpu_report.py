@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+import click
 
 SMI_FIELDS = ("name", "driver_version", "pci.bus_id", "memory.total", "clocks.sm", "clocks.mem",
               "clocks.max.sm", "clocks.max.mem", "power.limit", "temperature.gpu", "persistence_mode")
@@ -186,17 +187,31 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+_RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@click.group("gpu_report", context_settings={"help_option_names": ["-h", "--help"]})
+def gpu_report_cmd() -> None:
+    """The records of a bench/gpu_check.sh run folder (gpu_check.sh creates RUN_DIR)."""
+
+
+@gpu_report_cmd.command("machine")
+@click.argument("run_dir", type=_RUN_DIR)
+def machine_cmd(run_dir: Path) -> None:
+    """Write RUN_DIR/machine.json: GPU, driver, clocks and versions."""
+    machine(run_dir)
+
+
+@gpu_report_cmd.command("summary")
+@click.argument("run_dir", type=_RUN_DIR)
+def summary_cmd(run_dir: Path) -> None:
+    """Write RUN_DIR/summary.json and summary.md (steps, targets met / missed / not measured); print it."""
+    click.echo(markdown(summary(run_dir)), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] not in ("machine", "summary"):
-        raise SystemExit("usage: python -m kitpose.bench.gpu_report {machine,summary} RUN_DIR")
-    run_dir = Path(argv[1])
-    if not run_dir.is_dir():
-        raise SystemExit(f"gpu_report: {run_dir} is not a folder (gpu_check.sh creates it)")
-    if argv[0] == "machine":
-        machine(run_dir)
-    else:
-        print(markdown(summary(run_dir)), end="")
+    """`python -m kitpose.bench.gpu_report machine|summary RUN_DIR` (exits with its status)."""
+    gpu_report_cmd.main(args=argv, prog_name="python -m kitpose.bench.gpu_report")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ around per-map cv2 calls). `--threads 1` gives the single-core comparison.
 """
 from __future__ import annotations
 
-import argparse
 import os
+from pathlib import Path
 
+import click
 import numpy as np
 import torch
 
@@ -125,28 +126,37 @@ def _crop_matrix(rng) -> np.ndarray:
     return m
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the kernel benchmark, append the rows to bench/results/kernels_cpu.jsonl, print a table."""
-    parser = argparse.ArgumentParser(prog="python -m kitpose.bench kernels", description=__doc__)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=None, help="threads for every side (default: all cores)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--out", default=None, help="JSONL file (default bench/results/kernels_<device>.jsonl)")
-    args = parser.parse_args(argv)
-    if args.device == "cuda":
-        rows = run_cuda(batch=args.batch, repeat=max(args.repeat, 50))
+@click.command("kernels", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--repeat", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", default=None, type=int,
+              help="Threads for every side [default: all cores].")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines file the rows are appended to [default: bench/results/kernels_<device>.jsonl].")
+@click.option("--out", "out_alias", type=click.Path(dir_okay=False, path_type=Path), default=None, hidden=True,
+              help="Old spelling of --results (bench/gpu_check.sh used it).")
+def kernels_cmd(batch: int, repeat: int, threads: int | None, device: str, results: Path | None,
+                out_alias: Path | None) -> None:
+    """Compiled kernels vs official-style baselines: append the rows, print a table."""
+    if device == "cuda":
+        rows = run_cuda(batch=batch, repeat=max(repeat, 50))
     else:
-        rows = run(batch=args.batch, repeat=args.repeat, threads=args.threads)
-    out = args.out or str(RESULTS_DIR / f"kernels_{args.device}.jsonl")
+        rows = run(batch=batch, repeat=repeat, threads=threads)
+    out = results or out_alias or RESULTS_DIR / f"kernels_{device}.jsonl"
     info = system_info()
     load = os.getloadavg()  # (1, 5, 15 min): other jobs on the machine skew both sides, threads the most
     for row in rows:
         row.update(system=info, load_avg=load)
-    append_rows(__import__("pathlib").Path(out), rows)
+    append_rows(out, rows)
     flat = [{**r, **{k: r["settings"].get(k) for k in ("B", "D", "threads")}} for r in rows]
     columns = ["op", "impl", "B", "D", "threads", "p50_ms", "p90_ms", "mean_ms", "speedup_p50", "target_speedup"]
-    print(markdown_table(flat, columns))
+    click.echo(markdown_table(flat, columns))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m kitpose.bench kernels` without the bench group (exits with its status)."""
+    kernels_cmd.main(args=argv, prog_name="python -m kitpose.bench kernels")
 
 
 if __name__ == "__main__":

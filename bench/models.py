@@ -61,15 +61,13 @@ def export_onnx_variants(bench_model: BenchModel, out_dir: Path, precisions: lis
     """
     from dataclasses import replace
 
-    from kitpose.export.cli import export_variants
     from kitpose.export.config import ExportConfig
-    from kitpose.export.manifest import run_stage
-    from kitpose.export.precision import convert_precision
+    from kitpose.export.pipeline import run_pipeline
 
     cfg = ExportConfig(dataset=dataset, model_name=_slug(bench_model.spec))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # exporter notices
-        fp32 = export_variants(bench_model.model, out_dir, ["fp32"], cfg)["fp32"]
+        fp32 = run_pipeline(bench_model.model, out_dir, cfg, stop_after="onnx")
     bench_model.onnx["fp32"] = fp32
     ort_tool = {"int8": "onnxruntime"}
     jobs = [(p, "", replace(cfg, precision=p, int8_tool=ort_tool.get(p, cfg.int8_tool)), bench_model.onnx)
@@ -81,9 +79,9 @@ def export_onnx_variants(bench_model: BenchModel, out_dir: Path, precisions: lis
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # quantiser notices
-                files[precision] = run_stage(f"precision_{precision}{suffix}", convert_precision, fp32,
-                                             out_dir / f"model_{precision}{suffix}.onnx", job_cfg,
-                                             out_dir / "manifest.json")
+                files[precision] = run_pipeline(fp32, out_dir, job_cfg, start="precision",
+                                                stop_after="precision",
+                                                dst=out_dir / f"model_{precision}{suffix}.onnx")
         except (ImportError, RuntimeError, ValueError) as err:
             skipped[precision + suffix] = f"ONNX {precision}{suffix} export failed: {str(err).splitlines()[0][:200]}"
     return skipped

@@ -25,7 +25,7 @@ def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: i
     All share the metadata the export writes (sizes, mean/std), so they crop and decode the same way.
     """
     from kitpose.bench.models import model_metadata
-    from kitpose.runtime.ort_runner import OrtRunner
+    from kitpose.runtime.runners import open_runner
     from kitpose.runtime.torch_runner import TorchRunner
 
     meta = model_metadata(bench, dataset)
@@ -33,7 +33,7 @@ def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: i
     for name in names:
         if name == "ort":
             try:
-                runner = OrtRunner(bench.onnx["fp32"], device=device, threads=threads)
+                runner = open_runner(bench.onnx["fp32"], "ort", device=device, threads=threads)
             except RuntimeError as err:
                 skips.append(f"pipeline ort on {device}: {err}")
                 continue

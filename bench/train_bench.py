@@ -14,11 +14,11 @@ Rows (JSON lines with the machine record) go to bench/results/train_<device>.jso
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import time
 from pathlib import Path
 
+import click
 import torch
 
 from kitpose.bench.timing import RESULTS_DIR, append_rows, markdown_table, measure, summarize
@@ -140,40 +140,56 @@ def _device_name(dev: torch.device) -> str:
     return torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the training-step bench, append its rows, print a table."""
-    parser = argparse.ArgumentParser(prog="python -m kitpose.bench train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="kitpose-w32-256", help="preset, 'default' or a checkpoint")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--no-amp", dest="amp", action="store_false", help="fp32 steps on a GPU too")
-    parser.add_argument("--clustering", default=",".join(CLUSTERINGS), help="ours, official or both")
-    parser.add_argument("--out", default=None, help="JSONL file (default bench/results/train_<device>.jsonl)")
-    args = parser.parse_args(argv)
-    kinds = tuple(k.strip() for k in args.clustering.split(",") if k.strip())
+def _clusterings(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """A click callback turning 'ours,official' into a tuple of CLUSTERINGS names."""
+    kinds = tuple(k.strip() for k in value.split(",") if k.strip())
     if not kinds or any(k not in CLUSTERINGS for k in kinds):
-        parser.error(f"--clustering {args.clustering!r}: choose from {','.join(CLUSTERINGS)}")
-    if args.batch < 1 or args.steps < 1 or args.warmup < 0:
-        parser.error("--batch and --steps must be >= 1, --warmup >= 0")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: torch sees no CUDA device")
+        raise click.BadParameter(f"{value!r}: choose from {','.join(CLUSTERINGS)}")
+    return kinds
+
+
+def _default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", default="kitpose-w32-256", show_default=True, help="Preset, 'default' or a checkpoint.")
+@click.option("--batch", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(min=0))
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=_default_device,
+              help="[default: cuda when torch sees a GPU, else cpu]")
+@click.option("--amp/--no-amp", default=True, show_default=True, help="--no-amp: fp32 steps on a GPU too.")
+@click.option("--clustering", "kinds", default=",".join(CLUSTERINGS), show_default=True, callback=_clusterings,
+              help="ours, official or both.")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines file the rows are appended to [default: bench/results/train_<device>.jsonl].")
+@click.option("--out", "out_alias", type=click.Path(dir_okay=False, path_type=Path), default=None, hidden=True,
+              help="Old spelling of --results (bench/gpu_check.sh used it).")
+def train_cmd(model: str, batch: int, steps: int, warmup: int, device: str, amp: bool, kinds: tuple[str, ...],
+              results: Path | None, out_alias: Path | None) -> None:
+    """Training-step throughput and the clustering inside the step: append the rows, print a table."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("torch sees no CUDA device", param_hint="--device")
     try:
-        rows = run(args.model, args.batch, args.steps, args.warmup, args.device, args.amp, kinds)
+        rows = run(model, batch, steps, warmup, device, amp, kinds)
     except (FileNotFoundError, KeyError, ValueError) as err:
-        parser.exit(2, f"python -m kitpose.bench train: {err}\n")
+        raise click.UsageError(str(err)) from None
     from kitpose.bench.machine import machine_record
 
     record = machine_record()
     for row in rows:
         row["system"] = record
-    out = Path(args.out) if args.out else RESULTS_DIR / f"train_{args.device}.jsonl"
+    out = results or out_alias or RESULTS_DIR / f"train_{device}.jsonl"
     append_rows(out, rows)
-    print(markdown_table(rows, ["what", "clustering", "p50_ms", "mean_ms", "images_per_s", "device_peak_mib",
-                                "loss_first", "loss_last", "speedup_vs_official_p50"]))
-    print(f"rows: {out} (+{len(rows)})")
+    click.echo(markdown_table(rows, ["what", "clustering", "p50_ms", "mean_ms", "images_per_s", "device_peak_mib",
+                                     "loss_first", "loss_last", "speedup_vs_official_p50"]))
+    click.echo(f"rows: {out} (+{len(rows)})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m kitpose.bench train` without the bench group (exits with its status)."""
+    train_cmd.main(args=argv, prog_name="python -m kitpose.bench train")
 
 
 if __name__ == "__main__":

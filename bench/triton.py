@@ -3,7 +3,7 @@ with every request accounted for.
 
     python -m kitpose.bench.triton --url 127.0.0.1:8000 --concurrency 8 --requests 3000 --time-limit 120
     kitpose bench --triton 127.0.0.1:8001 --protocol grpc ...          (the bench CLI dispatches here)
-    python -m kitpose.bench.triton --serve model.onnx ...              (starts `kitpose serve` on loopback)
+    python -m kitpose.bench.triton --model model.onnx ...              (starts `kitpose serve` on loopback)
 
 Each request carries an id (Triton echoes it) and boxes derived from that id (1..--boxes boxes,
 positions moved by the id, every 10th with one box outside the frame), so the answers can be
@@ -11,12 +11,11 @@ checked: exactly one outcome per id sent, the echoed id equal to the sent one, o
 box, NaN rows exactly for dropped boxes, kept keypoints inside their box's crop. With
 --malformed-every N every N-th request has too many boxes and must fail with the server's
 RequestError while the others are answered. Workers stop taking new ids at --time-limit; requests in
-flight then finish. The JSON row (appended to --json) records the command, the counts, latency
+flight then finish. The JSON row (appended to --results) records the command, the counts, latency
 percentiles of answered requests, throughput, the server's average batch size and the machine.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import re
@@ -24,16 +23,34 @@ import shlex
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import click
 import numpy as np
 
 from kitpose.bench.timing import append_rows
+from kitpose.commands import run_command
 from kitpose.serving.client import PoseClient, ServedPoses, ServingError
 
 OUTSIDE_EVERY = 10     # every 10th request gets one extra box outside the frame (must come back dropped)
 MALFORMED_BOXES = 10_000  # far above any sensible --max-boxes
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """What one load test sends and how (the command's options; `serve` is the --model it started)."""
+
+    protocol: str = "http"
+    concurrency: int = 8
+    requests: int = 2000
+    time_limit: float = 60.0
+    image_size: str = "480x640"
+    boxes: int = 3
+    malformed_every: int = 0
+    serve: str | None = None
+    server_args: str = ""
+    request_timeout: float = 60.0
 
 
 @dataclass
@@ -100,7 +117,7 @@ def _frame(image_hw: tuple[int, int]) -> np.ndarray:
 class LoadTest:
     """Workers that share an id counter; every id taken gets exactly one Outcome."""
 
-    def __init__(self, args: argparse.Namespace, url: str):
+    def __init__(self, args: LoadSettings, url: str):
         self.args, self.url = args, url
         self.image_hw = tuple(int(v) for v in args.image_size.split("x"))
         self.frame = _frame(self.image_hw)
@@ -180,24 +197,6 @@ class LoadTest:
                 "latency_ms": timing}
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Bounded load test of a Triton-served kitpose model.")
-    p.add_argument("--url", default=None, help="host:port of the HTTP or gRPC endpoint (or give --serve).")
-    p.add_argument("--protocol", choices=["http", "grpc"], default="http")
-    p.add_argument("--serve", default=None, metavar="MODEL",
-                   help="Start `kitpose serve --model MODEL --statistics` on free loopback ports for this run.")
-    p.add_argument("--server-args", default="", help="More `kitpose serve` flags with --serve, one string.")
-    p.add_argument("--concurrency", type=int, default=8, help="Client threads, one request in flight each.")
-    p.add_argument("--requests", type=int, default=2000, help="Most requests sent in all.")
-    p.add_argument("--time-limit", type=float, default=60.0, help="Seconds after which no new request starts.")
-    p.add_argument("--request-timeout", type=float, default=60.0, help="Network timeout of one request.")
-    p.add_argument("--image-size", default="480x640", help="Frame h x w.")
-    p.add_argument("--boxes", type=int, default=3, help="Boxes per request cycle through 1..BOXES.")
-    p.add_argument("--malformed-every", type=int, default=0, help="Every N-th request has too many boxes (0: none).")
-    p.add_argument("--json", type=Path, default=None, help="Append the result row to this JSONL file.")
-    return p
-
-
 def _model_record(spec: str) -> dict:
     """What --serve ran: the spec, and for a file its size and sha256 (the same bytes give the same run)."""
     import hashlib
@@ -213,8 +212,16 @@ def _server_statistics(url: str, protocol: str) -> dict | None:
         return client.statistics()
 
 
-def run(args: argparse.Namespace, url: str, command: str) -> dict:
-    """One load test against url; returns the result row."""
+def run(args: LoadSettings, url: str, command: str) -> dict:
+    """One load test against url.
+
+    Args:
+        args: the settings of the load test.
+        url: host:port of the server's endpoint for args.protocol.
+        command: the command line to record in the row.
+    Returns:
+        The result row (counts, checks, latency percentiles, server batch size, machine record).
+    """
     from kitpose.info import system_info
 
     before = _server_statistics(url, args.protocol)
@@ -224,21 +231,64 @@ def run(args: argparse.Namespace, url: str, command: str) -> dict:
     if before and after and after["execution_count"] > before["execution_count"]:
         batch = (after["inference_count"] - before["inference_count"]) / \
             (after["execution_count"] - before["execution_count"])
-    settings = {k: getattr(args, k) for k in ("protocol", "concurrency", "requests", "time_limit", "image_size",
-                                              "boxes", "malformed_every", "serve", "server_args")}
+    settings = {k: v for k, v in asdict(args).items() if k != "request_timeout"}
     return {"bench": "triton_loopback", "command": command, "url": url, "settings": settings, **result,
             "server_avg_batch": batch, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "load_avg_1_5_15": list(os.getloadavg()), "system": system_info()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = get_args_parser().parse_args(argv)
-    if (args.url is None) == (args.serve is None):
-        raise SystemExit("give exactly one of --url (a running server) and --serve MODEL")
-    command = shlex.join(["python", "-m", "kitpose.bench.triton", *argv])
-    if args.serve is None:
-        row = run(args, args.url, command)
+def _command_line(ctx: click.Context) -> str:
+    """The command line to record: main()'s argv, else this process's."""
+    argv = (ctx.obj or {}).get("argv", sys.argv[1:])
+    return shlex.join(["python", "-m", "kitpose.bench.triton", *argv])
+
+
+def _image_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A click callback checking 'HxW' (kept as text: the row records it so)."""
+    try:
+        h, w = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected HxW, e.g. 480x640") from None
+    if h < 1 or w < 1:
+        raise click.BadParameter(f"{value!r}: both sides must be >= 1")
+    return value
+
+
+@click.command("triton", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", default=None, help="host:port of the HTTP or gRPC endpoint (or give --model).")
+@click.option("--protocol", type=click.Choice(["http", "grpc"]), default="http", show_default=True)
+@click.option("--model", default=None, metavar="MODEL",
+              help="Start `kitpose serve --model MODEL --statistics` on free loopback ports for this run.")
+@click.option("--serve", "serve_alias", default=None, hidden=True, help="Old spelling of --model.")
+@click.option("--server-args", default="", help="More `kitpose serve` flags with --model, one string.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Client threads, one request in flight each.")
+@click.option("--requests", default=2000, show_default=True, type=click.IntRange(min=0),
+              help="Most requests sent in all.")
+@click.option("--time-limit", default=60.0, show_default=True, type=float,
+              help="Seconds after which no new request starts.")
+@click.option("--request-timeout", default=60.0, show_default=True, type=float, help="Network timeout of one request.")
+@click.option("--image-size", default="480x640", show_default=True, callback=_image_size, help="Frame HxW.")
+@click.option("--boxes", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Boxes per request cycle through 1..BOXES.")
+@click.option("--malformed-every", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Every N-th request has too many boxes (0: none).")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append the result row to this JSON Lines file.")
+@click.option("--json", "json_alias", type=click.Path(dir_okay=False, path_type=Path), default=None, hidden=True,
+              help="Old spelling of --results.")
+@click.pass_context
+def triton_cmd(ctx: click.Context, url: str | None, model: str | None, serve_alias: str | None,
+               results: Path | None, json_alias: Path | None, **settings) -> int:
+    """Bounded load test of a Triton-served kitpose model; exit code 1 when a request was lost,
+    duplicated or answered wrongly."""
+    model = model or serve_alias
+    if (url is None) == (model is None):
+        raise click.UsageError("give exactly one of --url (a running server) and --model MODEL")
+    args = LoadSettings(serve=model, **settings)
+    command = _command_line(ctx)
+    if model is None:
+        row = run(args, url, command)
     else:
         import tempfile
 
@@ -246,20 +296,27 @@ def main(argv: list[str] | None = None) -> int:
 
         log = Path(tempfile.mkdtemp(prefix="kitpose-serve-")) / "serve.log"
         extra = ("--statistics", *shlex.split(args.server_args))
-        with ServerProcess(args.serve, log, extra) as server:
+        with ServerProcess(model, log, extra) as server:
             row = run(args, server.grpc_url if args.protocol == "grpc" else server.http_url, command)
         row["server_exit_code"] = server.returncode
-        row["model_file"] = _model_record(args.serve)
-    if args.json is not None:
-        append_rows(args.json, [row])
+        row["model_file"] = _model_record(model)
+    results = results or json_alias
+    if results is not None:
+        append_rows(results, [row])
     lat = row["latency_ms"]
-    print(f"{row['answered']}/{row['sent']} answered, {row['failed']} failed ({row['malformed_sent']} malformed), "
-          f"lost {row['lost']}, duplicated {row['duplicated']}, unexpected {row['unexpected']}; "
-          f"{row['throughput_rps']:.1f} req/s, p50 {lat.get('p50_ms', float('nan')):.1f} ms, "
-          f"p99 {lat.get('p99_ms', float('nan')):.1f} ms, server batch {row['server_avg_batch']}")
+    click.echo(f"{row['answered']}/{row['sent']} answered, {row['failed']} failed ({row['malformed_sent']} "
+               f"malformed), lost {row['lost']}, duplicated {row['duplicated']}, unexpected {row['unexpected']}; "
+               f"{row['throughput_rps']:.1f} req/s, p50 {lat.get('p50_ms', float('nan')):.1f} ms, "
+               f"p99 {lat.get('p99_ms', float('nan')):.1f} ms, server batch {row['server_avg_batch']}")
     for problem in row["problems"]:
-        print(f"  problem {problem}")
+        click.echo(f"  problem {problem}")
     return 0 if row["lost"] == row["duplicated"] == row["unexpected"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the load test from Python (`kitpose bench --triton` does): its exit code, never SystemExit."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(triton_cmd, argv, "python -m kitpose.bench.triton", obj={"argv": argv})
 
 
 if __name__ == "__main__":

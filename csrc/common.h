@@ -14,10 +14,11 @@
 
 namespace kitpose {
 
-// Argument check that survives release builds (unlike assert) and names what was wrong.
-#define KP_CHECK(cond, msg)                                                          \
-  do {                                                                               \
-    if (!(cond)) throw std::invalid_argument(std::string("kitpose: ") + (msg));     \
-  } while (0)
+// Throws std::invalid_argument("kitpose: " + reason) when an op's `<op>_params_error` gave one. The
+// CPU twins and the bindings throw; the CUDA twins return cudaErrorInvalidValue instead, so they can
+// sit in a TensorRT plugin.
+inline void throw_if_invalid(const std::string& reason) {
+  if (!reason.empty()) throw std::invalid_argument("kitpose: " + reason);
+}
 
 }  // namespace kitpose

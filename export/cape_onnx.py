@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from kitpose.export.files import save_onnx
+from kitpose.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from kitpose.models.fmmp import FMMP, SupportState
 
 SUPPORT_INPUTS = ("support_images", "support_points", "support_visible")
@@ -99,7 +100,7 @@ def export_cape_onnx(model: FMMP, out_dir: str | Path, shots: int = 1) -> dict[s
         model.train(was_training)
     meta = {"kind": "fmmp", "num_keypoints": model.config.num_keypoints, "shots": shots,
             "input_size": list(model.config.input_size), "structure_m": model.config.structure_m,
-            "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "size_order": "(h, w)"}
+            "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "size_order": "(h, w)"}
     written = {}
     for name, blob in blobs.items():
         proto = onnx.load_from_string(blob)

@@ -1,8 +1,9 @@
-"""`kitpose export`, `kitpose build` and `kitpose parity`: flag parsing around the export stages.
+"""`kitpose export`, `kitpose build`, `kitpose parity` and `python -m kitpose.export`: flag parsing
+around `kitpose.export.pipeline.run_pipeline` and the parity report.
 
-Registered on the `kitpose` group with `main.add_command(export_cmd)` etc. Exit codes: 0 ok;
-1 a parity gate failed; 2 bad input (missing or corrupted file, bad flag) or a requested
-backend that cannot run here.
+Registered on the `kitpose` group with `main.add_command(export_cmd)` etc.; `pipeline_cmd` is what
+`python -m kitpose.export` runs. Exit codes: 0 ok; 1 a parity gate failed; 2 bad input (missing or
+corrupted file, bad flag) or a requested backend that cannot run here.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from kitpose.export.config import ExportConfig
+from kitpose.export.report import format_rows, verify_parity, write_report
 
 MODEL_HELP = ("'default' (the embedded model), a preset name (random weights), a kitpose checkpoint, "
               "or an official KITPose .pth together with --official-config.")
@@ -25,6 +27,12 @@ class InputError(click.ClickException):
     """A missing or corrupted input, or a backend that cannot run here (exit code 2)."""
 
     exit_code = 2
+
+
+class GateFailed(click.ClickException):
+    """A parity gate failed (exit code 1); the message names the report."""
+
+    exit_code = 1
 
 
 def _load_model(spec: str, official_config: Path | None) -> Any:
@@ -66,7 +74,7 @@ def _calibration(model: Any, annotations: Path | None, images: Path | None, data
         return None
     if images is None:
         raise click.UsageError("--calib needs --calib-images (the folder of its images)")
-    from kitpose.export.verify import load_eval_set
+    from kitpose.export.eval_run import load_eval_set
 
     data = load_eval_set(annotations, images, model, dataset)
     return [data[i]["image"].numpy() for i in range(min(count, len(data)))]
@@ -74,7 +82,8 @@ def _calibration(model: Any, annotations: Path | None, images: Path | None, data
 
 def export_variants(model: Any, out_dir: Path, precisions: list[str], cfg: ExportConfig,
                     calibration: list | None = None) -> dict[str, Path]:
-    """model.onnx plus model_<p>.onnx for fp16/int8, each recorded in out_dir/manifest.json.
+    """model.onnx plus model_<p>.onnx for fp16/int8 (run_pipeline's first two stages; fp32 is
+    model.onnx itself), each recorded in out_dir/manifest.json.
 
     Args:
         model: model to export.
@@ -85,21 +94,14 @@ def export_variants(model: Any, out_dir: Path, precisions: list[str], cfg: Expor
     Returns:
         precision -> ONNX path.
     """
-    from kitpose.export.manifest import run_stage
-    from kitpose.export.precision import convert_precision
-    from kitpose.export.to_onnx import export_onnx
+    from kitpose.export.pipeline import run_pipeline
 
-    manifest = out_dir / "manifest.json"
-    onnx = run_stage("onnx", export_onnx, model, out_dir / "model.onnx", cfg, manifest)
+    onnx = run_pipeline(model, out_dir, cfg, stop_after="onnx")
     written = {"fp32": onnx} if "fp32" in precisions else {}
     for precision in (p for p in precisions if p != "fp32"):
-        dst = out_dir / f"model_{precision}.onnx"
-        stage = convert_precision
-        if precision == "int8" and calibration is not None:
-            dst.unlink(missing_ok=True)  # the manifest's skip key does not see calibration data
-            stage = functools.partial(convert_precision, calibration=calibration)
-        written[precision] = run_stage(f"precision_{precision}", stage, onnx, dst,
-                                       replace(cfg, precision=precision), manifest)
+        extra = {"calibration": calibration} if precision == "int8" and calibration is not None else {}
+        written[precision] = run_pipeline(onnx, out_dir, replace(cfg, precision=precision), start="precision",
+                                          stop_after="precision", options={"precision": extra})
     return written
 
 
@@ -188,14 +190,53 @@ def export_cmd(model_spec: str, official_config: Path | None, out_dir: Path, pre
 def build_cmd(onnx_path: Path, out_path: Path, backend: str, batch: str, compute_capability: str | None,
               dla_core: int | None, timing_cache: str | None, workspace_mb: int) -> None:
     """Build a TensorRT / TensorRT-RTX engine from an exported ONNX file."""
-    from kitpose.export.build_engine import build_engine
-    from kitpose.export.manifest import run_stage
+    from kitpose.export.pipeline import run_pipeline
 
     cfg = ExportConfig(backend=backend, batch=_batch(batch), compute_capability=compute_capability,
                        dla_core=dla_core, timing_cache=timing_cache, workspace_mb=workspace_mb)
-    engine = run_stage(f"engine_{out_path.stem}", build_engine, onnx_path, out_path, cfg,
-                       out_path.parent / "manifest.json")
+    engine = run_pipeline(onnx_path, out_path.parent, cfg, start="engine", stop_after="engine", dst=out_path)
     click.echo(f"engine: {engine}")
+
+
+STAGE_NAMES = ("onnx", "precision", "engine", "verify")  # kitpose.export.pipeline.STAGE_NAMES (torch-free here)
+
+
+@click.command("kitpose.export")
+@_model_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder; every stage's file is named in it (model.onnx, model_<precision>.onnx, "
+              "model_<precision>.engine, parity_<precision>.json) with manifest.json beside.")
+@click.option("--from", "start", default="onnx", show_default=True, type=click.Choice(STAGE_NAMES),
+              help="First stage; later ones read the previous stage's file from --out.")
+@click.option("--to", "stop_after", default="engine", show_default=True, type=click.Choice(STAGE_NAMES),
+              help="Last stage.")
+@click.option("--precision", default="fp16", show_default=True, type=click.Choice(PRECISIONS))
+@click.option("--dataset", default="ap10k", show_default=True,
+              help="Keypoint metadata written into the ONNX and the parity gate's sigmas.")
+@click.option("--backend", default="auto", show_default=True,
+              type=click.Choice(["auto", "tensorrt", "tensorrt_rtx"]))
+@click.option("--batch", default="1:8:32", show_default=True, help="Engine batch profile min:opt:max.")
+@click.option("--compute-capability", default=None,
+              help="Ahead-of-time engine target such as 8.6 (tensorrt_rtx); default: the local GPU.")
+@_errors_as_input_errors
+def pipeline_cmd(model_spec: str, official_config: Path | None, out_dir: Path, start: str, stop_after: str,
+                 precision: str, dataset: str, backend: str, batch: str, compute_capability: str | None) -> None:
+    """Run the export pipeline (onnx -> precision -> engine -> verify) from --from to --to."""
+    from kitpose.export.gates import ParityError
+    from kitpose.export.pipeline import run_pipeline
+
+    name = "default" if model_spec == "default" else Path(model_spec).stem
+    cfg = ExportConfig(precision=precision, dataset=dataset, model_name=name, backend=backend,
+                       batch=_batch(batch), compute_capability=compute_capability)
+    needs_model = start == "onnx" or stop_after == "verify"  # the first stage's input, the gate's reference
+    model = _load_model(model_spec, official_config) if needs_model else None
+    options = {"verify": {"model": model}} if model is not None else {}
+    try:
+        out = run_pipeline(model if start == "onnx" else None, out_dir, cfg, start, stop_after, options=options)
+    except ParityError as err:
+        raise GateFailed(str(err)) from None
+    click.echo(f"{stop_after}: {out}")
+    click.echo(f"manifest: {out_dir / 'manifest.json'}")
 
 
 @click.command("parity")
@@ -203,7 +244,8 @@ def build_cmd(onnx_path: Path, out_path: Path, backend: str, batch: str, compute
 @click.option("--onnx", "onnx_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Exported ONNX (repeat for fp32/fp16/int8; precision read from its metadata).")
 @click.option("--engine", "engines", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="TensorRT engine (run where the tensorrt runtime and a GPU exist).")
+              help="TensorRT engine, run by the runtime's TrtRunner where TensorRT, cuda-python and a GPU "
+              "exist (else reported as skipped).")
 @click.option("--annotations", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="COCO keypoints JSON of the evaluation set.")
 @click.option("--images", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -220,8 +262,6 @@ def parity_cmd(ctx: click.Context, model_spec: str, official_config: Path | None
                engines: tuple, annotations: Path, images: Path, dataset: str, json_out: Path | None,
                batch_size: int, flip_test: bool) -> None:
     """Parity gate: PyTorch vs each exported file (heatmaps, clusters, keypoints, AP)."""
-    from kitpose.export.verify import verify_parity, write_report
-
     if not onnx_files and not engines:
         raise click.UsageError("give at least one --onnx or --engine to compare with the model")
     model = _load_model(model_spec, official_config)
@@ -249,29 +289,3 @@ def command_line(ctx: click.Context) -> str:
             continue
         parts += [x for v in (value if param.multiple else [value]) for x in (flag, str(v))]
     return shlex.join([p for p in parts if p])
-
-
-def format_rows(report: dict[str, Any]) -> list[str]:
-    """One line per backend: AP (points), errors and gate verdict."""
-    lines = [f"{report['instances']} instances, {report['unit']}"]
-    for row in report["rows"]:
-        head = f"{row['backend']:<16} {row['precision'] or '-':<5}"
-        if row.get("skipped"):
-            lines.append(f"{head} SKIPPED {row['file']}: {row['skipped']}")
-        elif row["backend"] == "torch":
-            lines.append(f"{head} AP {row['ap']:6.2f}  (reference)")
-        else:
-            assign = row["assign_agreement"]
-            lines.append(f"{head} AP {row['ap']:6.2f} ({row['ap_delta']:+.2f})  heatmap max "
-                         f"{row['heatmap_max_abs']:.2e} mean {row['heatmap_mean_abs']:.2e}  assign "
-                         f"{'-' if assign is None else f'{assign:.4f}'}  kpt "
-                         f"{row['keypoint_error_px']['mean']:.3f}/{row['keypoint_error_px']['max']:.3f} px"
-                         f"  {_verdict(row['gate'])}")
-    return lines
-
-
-def _verdict(gate: dict[str, Any]) -> str:
-    """PASS, or FAIL with each failed check as value > limit."""
-    failed = [f"{name} {c['value']:.4g} > {c['limit']:.4g}" if name != "assign_agreement"
-              else f"{name} {c['value']:.4f} < 1" for name, c in gate["checks"].items() if not c["passed"]]
-    return "PASS" if not failed else "FAIL (" + "; ".join(failed) + ")"

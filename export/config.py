@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from kitpose.imagenet import IMAGENET_MEAN, IMAGENET_STD
+
 
 @dataclass(frozen=True)
 class ExportConfig:
@@ -25,8 +27,8 @@ class ExportConfig:
     dataset: str | None = "ap10k"      # kitpose.data.metadata.DATASETS key, looked up lazily
     metadata: dict[str, Any] | None = None  # keypoint_names, skeleton, flip_pairs, sigmas (wins over dataset)
     model_name: str | None = None      # recorded in the ONNX; default: the checkpoint's arch or class name
-    mean: tuple[float, ...] = (0.485, 0.456, 0.406)  # of RGB / 255 inputs (kitpose.data.dataset)
-    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    mean: tuple[float, ...] = IMAGENET_MEAN  # of RGB / 255 inputs (kitpose.imagenet)
+    std: tuple[float, ...] = IMAGENET_STD
     # --- precision stage
     precision: str = "fp16"            # "fp32" (copy), "fp16" (mixed), "int8" (explicit Q/DQ)
     fp32_op_types: tuple[str, ...] = ("LayerNormalization", "Softmax", "ReduceMean", "Pow", "Sqrt",

@@ -1,33 +1,56 @@
 """The `kitpose` command. Each subcommand parses flags and calls one library function."""
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 import click
 
+from kitpose.commands import LazyGroup
 from kitpose.default_model import MODEL_HELP
 from kitpose.errors import UserInputError
 
+
 # Commands defined beside the code they drive, imported only when used: `kitpose infer` must run
 # on an edge box without torch, while the export commands need it.
-LAZY_COMMANDS = {
-    "infer": "kitpose.runtime.cli:infer_cmd",
-    "export": "kitpose.export.cli:export_cmd",
-    "build": "kitpose.export.cli:build_cmd",
-    "parity": "kitpose.export.cli:parity_cmd",
-    "serve": "kitpose.serving.cli:serve_cmd",
-    "bench": "kitpose.bench.cli:bench_cmd",
-}
+def _infer() -> click.Command:
+    from kitpose.runtime.cli import infer_cmd
+
+    return infer_cmd
 
 
-def _unavailable(name: str, err: ImportError) -> click.Command:
-    """A stand-in that says which package the command needs instead of crashing the whole CLI."""
-    def fail() -> None:
-        raise click.ClickException(f"`kitpose {name}` needs the Python package {err.name!r}, which is "
-                                   f"not installed here ({err}); install it and run again")
-    return click.Command(name, callback=fail, help=f"(unavailable here: needs {err.name})")
+def _export() -> click.Command:
+    from kitpose.export.cli import export_cmd
+
+    return export_cmd
+
+
+def _build() -> click.Command:
+    from kitpose.export.cli import build_cmd
+
+    return build_cmd
+
+
+def _parity() -> click.Command:
+    from kitpose.export.cli import parity_cmd
+
+    return parity_cmd
+
+
+def _serve() -> click.Command:
+    from kitpose.serving.cli import serve_cmd
+
+    return serve_cmd
+
+
+def _bench() -> click.Command:
+    from kitpose.bench.cli import bench_cmd
+
+    return bench_cmd
+
+
+LAZY_COMMANDS = {"infer": _infer, "export": _export, "build": _build, "parity": _parity, "serve": _serve,
+                 "bench": _bench}
 
 
 class InputError(click.ClickException):
@@ -39,25 +62,18 @@ class InputError(click.ClickException):
         super().__init__("; ".join(line.strip() for line in str(message).splitlines() if line.strip()))
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(LazyGroup):
+    """The kitpose group: LAZY_COMMANDS imported on use, kitpose's input errors shown as one line."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, lazy=LAZY_COMMANDS, **kwargs)
+
     def invoke(self, ctx: click.Context):
         """Run the subcommand; kitpose's own input errors become one clean line, never a traceback."""
         try:
             return super().invoke(ctx)
         except (UserInputError, FileNotFoundError) as err:  # both name the file or field to fix
             raise InputError(str(err)) from None
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in LAZY_COMMANDS:
-            return super().get_command(ctx, name)
-        module, attr = LAZY_COMMANDS[name].split(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except ImportError as err:
-            return _unavailable(name, err)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

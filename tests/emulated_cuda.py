@@ -99,14 +99,15 @@ def build_emulated_module() -> Path:
 
 
 def build_sanitized_driver(sanitizer: str) -> Path:
-    """tests/cuda_emulator/sanitize_driver.cpp and the rewritten kernels built with -fsanitize=`sanitizer`.
+    """tests/cuda_emulator/sanitize_driver.cpp, the rewritten kernels and the argument checks they share
+    with the CPU twins (csrc/<op>/<op>_params.cpp) built with -fsanitize=`sanitizer`.
 
-    The CPU twins (linked for their argument checks) stay uninstrumented: their function-multiversioning
-    resolvers run before ThreadSanitizer's runtime starts, and other tests cover them.
+    No CPU twin is linked: the CUDA twins need only their `<op>_params.cpp`, as a TensorRT plugin would.
     """
     flags = [*COMMON_FLAGS, "-O1", "-g", "-fno-omit-frame-pointer", f"-DKITPOSE_KMEDOIDS_GRID_Z={GRID_Z}"]
-    return _build(sanitizer.replace(",", "_"), "sanitize_driver", flags, plain=sorted(CSRC.glob("*/*_cpu.cpp")),
-                  checked=[EMULATOR / "sanitize_driver.cpp"], sanitize=[f"-fsanitize={sanitizer}"])
+    return _build(sanitizer.replace(",", "_"), "sanitize_driver", flags, plain=[],
+                  checked=[EMULATOR / "sanitize_driver.cpp", *sorted(CSRC.glob("*/*_params.cpp"))],
+                  sanitize=[f"-fsanitize={sanitizer}"])
 
 
 def load_emulated_module() -> ModuleType:

@@ -103,6 +103,7 @@ class Fake:
         rt = types.ModuleType("cuda.bindings.runtime")
         rt.cudaMemcpyKind = types.SimpleNamespace(cudaMemcpyHostToDevice=1, cudaMemcpyDeviceToHost=2)
         rt.cudaStreamCaptureMode = types.SimpleNamespace(cudaStreamCaptureModeThreadLocal=1)
+        rt.cudaGetDeviceCount = lambda: (0, 1)  # one 'GPU'
         rt.cudaStreamCreate = lambda: (0, 7)
         rt.cudaStreamDestroy = lambda s: (0,)
         rt.cudaStreamSynchronize = lambda s: (0,)

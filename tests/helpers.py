@@ -19,9 +19,10 @@ TOLERANCES = {
     "dark_oracle_px": 1e-6,
     # DARK on a clean sub-pixel Gaussian: residual bias from the 11x11 kernel truncation and map edges
     "dark_subpixel_px": 0.05,
-    # a float32 twin vs the float64 reference: float32 rounding of the log map (~1e-7 relative) is
-    # amplified by the finite differences and the Hessian inverse on smooth peaks
-    "dark_twin_px": 1e-3,
+    # a float32 twin (CPU, CUDA, emulated CUDA, aarch64 build) vs the float64 reference or another
+    # twin: float32 rounding of the log map (~1e-7 relative) is amplified by the finite differences
+    # and the Hessian inverse on smooth peaks; the brief's bound, and the one the twins meet
+    "dark_twin_px": 1e-4,
     # k-medoids clustering cost (sum of member-to-medoid distances) of two float32 runs that broke a
     # near-tie differently: float32 rounding of N summed distances in [0, 2]
     "kmedoids_cost_rel": 1e-5,

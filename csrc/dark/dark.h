@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #if defined(KITPOSE_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -23,19 +24,24 @@ struct DarkParams {
   int32_t has_affine;   // 1: map coordinates back to the image with `affine`
 };
 
+constexpr int64_t kDarkMinKernel = 3;
 constexpr int64_t kDarkMaxKernel = 31;
 
-// Throws std::invalid_argument naming the bad size.
-void dark_check(const DarkParams& p);
+// Why p cannot be decoded (naming the bad size), or "" when it can: the one C++ check of DARK's
+// arguments (dark_params.cpp), run once by each entry point below.
+std::string dark_params_error(const DarkParams& p);
 
 // DARK needs no workspace; kept so every op has the same calling convention.
 size_t dark_workspace_bytes(const DarkParams& p);
 
 // -> coords (N, K, 2) float32 (x, y), scores (N, K) float32 (the map maxima, NaN read as 0).
+// Throws std::invalid_argument when dark_params_error(p) is not empty.
 void dark_decode_cpu(const DarkParams& p, const void* heatmaps, const float* affine, float* coords,
                      float* scores, void* workspace);
 
 #if defined(KITPOSE_WITH_CUDA)
+// Same contract on device pointers, enqueued on `stream`; returns cudaErrorInvalidValue (and launches
+// nothing) when dark_params_error(p) is not empty. Never throws.
 cudaError_t dark_decode_cuda(const DarkParams& p, const void* heatmaps, const float* affine, float* coords,
                              float* scores, void* workspace, cudaStream_t stream);
 #endif

@@ -7,9 +7,7 @@ namespace kitpose {
 namespace {
 
 DarkParams make_params(int64_t n, int64_t k, int64_t h, int64_t w, int64_t blur, bool half, uintptr_t affine) {
-  DarkParams p{n, k, h, w, blur, half ? 1 : 0, affine != 0 ? 1 : 0};
-  dark_check(p);
-  return p;
+  return DarkParams{n, k, h, w, blur, half ? 1 : 0, affine != 0 ? 1 : 0};
 }
 
 }  // namespace
@@ -38,7 +36,7 @@ void register_dark(py::module_& m) {
             err = dark_decode_cuda(p, as_ptr<const void>(maps), as_ptr<const float>(affine),
                                    as_ptr<float>(coords), as_ptr<float>(scores), nullptr, as_stream(stream));
           }
-          throw_on_cuda_error(err, "dark_decode");
+          throw_on_cuda_error(err, "dark_decode", [&] { return dark_params_error(p); });
         },
         "DARK decode on device pointers, enqueued on `stream` (a cudaStream_t as int).",
         py::arg("heatmaps"), py::arg("affine"), py::arg("coords"), py::arg("scores"), py::arg("batch"),

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "common.h"
 
@@ -16,16 +17,40 @@ constexpr double kLogFloor = 1e-10;
 constexpr double kSafeBlur = 4e-10;
 constexpr int kPoints = 13;
 
-// IEEE half -> float, exact (no CUDA headers needed, so both twins share it).
+// Bit casts between float and its IEEE bits: the CUDA intrinsics on the device, memcpy on the host.
+KP_HOST_DEVICE inline float float_from_bits(uint32_t bits) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(bits);
+#else
+  float out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+#endif
+}
+
+KP_HOST_DEVICE inline uint32_t bits_of_float(float v) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(v);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits;
+#endif
+}
+
+// IEEE half -> float, exact for every bit pattern (NaN payloads aside; NaN is read as 0 anyway). No
+// CUDA headers and no branches, so both twins share it and the CPU twin widens a map in vector code.
 KP_HOST_DEVICE inline float half_bits_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const int exp = (h >> 10) & 0x1f;
-  const uint32_t mant = h & 0x3ffu;
-  float mag;
-  if (exp == 0) mag = ldexpf(static_cast<float>(mant), -24);
-  else if (exp == 31) mag = mant ? NAN : INFINITY;
-  else mag = ldexpf(static_cast<float>(mant | 0x400u), exp - 25);
-  return sign ? -mag : mag;
+  const uint32_t em = h & 0x7fffu;  // exponent and mantissa
+  const uint32_t normal = (em << 13) + ((127u - 15u) << 23);
+  const uint32_t special = 0x7f800000u | ((em & 0x3ffu) << 13);  // inf, NaN
+  // subnormal halves (and zero): em * 2^-24, exact in float
+  const uint32_t tiny = bits_of_float(static_cast<float>(static_cast<int32_t>(em)) * 5.9604644775390625e-8f);
+  const uint32_t is_special = 0u - static_cast<uint32_t>(em >= 0x7c00u);  // all ones or zero
+  const uint32_t is_normal = 0u - static_cast<uint32_t>(em >= 0x0400u);
+  const uint32_t magnitude = (special & is_special) | (normal & is_normal & ~is_special) | (tiny & ~is_normal);
+  return float_from_bits(sign | magnitude);
 }
 
 // Heatmap entry with NaN read as 0.
@@ -59,22 +84,51 @@ KP_HOST_DEVICE inline void gaussian_taps(int k, double* g) {
   for (int i = 0; i < k; ++i) g[i] /= sum;
 }
 
-// Blurred value at (x, y): the k x k neighbourhood with zero padding, rows then columns ascending.
+// Horizontal blur sum of row y at column x: the k taps with zero padding, columns ascending (the
+// bounds test is hoisted where the whole kernel lies inside the row; same terms in the same order).
 template <typename T>
-KP_HOST_DEVICE inline double blur_at(const T* m, int h, int w, int x, int y, int k, const double* g) {
+KP_HOST_DEVICE inline double blur_row(const T* m, int w, int x, int y, int k, const double* g) {
+  const int r = k / 2;
+  const int64_t row0 = static_cast<int64_t>(y) * w;
+  double row = 0.0;
+  if (x - r >= 0 && x + r < w) {
+    for (int b = 0; b < k; ++b) row += g[b] * load(m, row0 + x - r + b);
+    return row;
+  }
+  for (int b = 0; b < k; ++b) {
+    const int xx = x + b - r;
+    if (xx >= 0 && xx < w) row += g[b] * load(m, row0 + xx);
+  }
+  return row;
+}
+
+// Vertical blur at row y of horizontal sums `rows(yy)` (one column): zero padding, rows ascending.
+template <typename Rows>
+KP_HOST_DEVICE inline double blur_column(const Rows& rows, int h, int y, int k, const double* g) {
   const int r = k / 2;
   double s = 0.0;
   for (int a = 0; a < k; ++a) {
     const int yy = y + a - r;
     if (yy < 0 || yy >= h) continue;
-    double row = 0.0;
-    for (int b = 0; b < k; ++b) {
-      const int xx = x + b - r;
-      if (xx >= 0 && xx < w) row += g[b] * load(m, static_cast<int64_t>(yy) * w + xx);
-    }
-    s += g[a] * row;
+    s += g[a] * rows(yy);
   }
   return s;
+}
+
+// The horizontal sums of column x, computed as blur_column reads them.
+template <typename T>
+struct RowSums {
+  const T* m;
+  int w, x, k;
+  const double* g;
+  KP_HOST_DEVICE double operator()(int yy) const { return blur_row(m, w, x, yy, k, g); }
+};
+
+// Blurred value at (x, y): the k x k neighbourhood with zero padding, rows then columns ascending.
+// The CPU twin evaluates the same blur_row / blur_column terms, sharing row sums between points.
+template <typename T>
+KP_HOST_DEVICE inline double blur_at(const T* m, int h, int w, int x, int y, int k, const double* g) {
+  return blur_column(RowSums<T>{m, w, x, k, g}, h, y, k, g);
 }
 
 // Offsets of the 13 points the Taylor step reads: centre, x+-1, x+-2, y+-1, y+-2, diagonals.

@@ -1,28 +1,15 @@
 // CPU twin of DARK decoding: one map at a time, OpenMP over maps.
-// Same expressions in the same order as dark_common.h's blur_at (so the same bits as a direct
-// evaluation); what changes is that shared work is done once: the argmax runs as a vectorisable
-// max pass plus a first-index search, the horizontal blur sums are shared by the 13 points, and
-// float16 maps are widened once per map instead of once per read.
+// The maths is dark_common.h's (blur_row / blur_column are the two halves of blur_at, so the same
+// bits as the CUDA twin's direct evaluation); what changes is that shared work is done once: the
+// argmax runs as a vectorisable max pass plus a first-index search, the horizontal blur sums are
+// shared by the 13 points, and float16 maps are widened once per map instead of once per read.
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "dark/dark.h"
 #include "dark/dark_common.h"
 
 namespace kitpose {
-
-void dark_check(const DarkParams& p) {
-  KP_CHECK(p.batch >= 0 && p.keypoints >= 0,
-           "dark_decode: N and K must be >= 0, got N=" + std::to_string(p.batch) + " K=" + std::to_string(p.keypoints));
-  KP_CHECK(p.height >= 1 && p.width >= 1,
-           "dark_decode: heatmaps need H, W >= 1, got H=" + std::to_string(p.height) + " W=" + std::to_string(p.width));
-  KP_CHECK(p.height * p.width < (int64_t(1) << 31), "dark_decode: H*W must stay below 2^31");
-  KP_CHECK(p.blur_kernel >= 1 && p.blur_kernel <= kDarkMaxKernel && p.blur_kernel % 2 == 1,
-           "dark_decode: blur_kernel must be odd and in [1, 31], got " + std::to_string(p.blur_kernel));
-}
-
-size_t dark_workspace_bytes(const DarkParams&) { return 0; }
 
 namespace {
 
@@ -40,8 +27,6 @@ constexpr int64_t kParallelWork = int64_t(1) << 22;
 constexpr int kPatchCols = 5;
 constexpr int kPatchRows = kDarkMaxKernel + 4;
 
-inline float clean(float v) { return v != v ? 0.0f : v; }
-
 // 4 x float in GCC/Clang vector extensions (SSE on x86, NEON on ARM): plain C++ loops with a
 // select do not vectorise without fast-math, which would change the NaN and +-0 rules.
 typedef float Vec __attribute__((vector_size(16)));
@@ -57,7 +42,7 @@ inline Vec load_clean(const float* m) {
 
 // Largest entry with NaN read as 0 (a value equal to it; +0 and -0 compare equal).
 float map_max(const float* m, int64_t size) {
-  float best = clean(m[0]);
+  float best = load(m, 0);
   int64_t i = 0;
   if (size >= kBlock) {
     Vec acc[4];
@@ -71,7 +56,7 @@ float map_max(const float* m, int64_t size) {
       for (int l = 0; l < kVec; ++l) best = acc[j][l] > best ? acc[j][l] : best;
   }
   for (; i < size; ++i) {
-    const float v = clean(m[i]);
+    const float v = load(m, i);
     best = v > best ? v : best;
   }
   return best;
@@ -87,39 +72,8 @@ int64_t first_index_of(const float* m, int64_t size, float target) {
     if (hit[0] | hit[1] | hit[2] | hit[3]) break;
   }
   for (; i < size; ++i)
-    if (clean(m[i]) == target) return i;
+    if (load(m, i) == target) return i;
   return 0;
-}
-
-// Horizontal blur sum at (x, y): the inner loop of blur_at, same terms in the same order (the
-// bounds test is hoisted where the whole kernel lies inside the row).
-inline double row_sum(const float* m, int w, int x, int y, int k, const double* g) {
-  const int r = k / 2;
-  const float* row_ptr = m + static_cast<int64_t>(y) * w;
-  double row = 0.0;
-  if (x - r >= 0 && x + r < w) {
-    for (int b = 0; b < k; ++b) row += g[b] * clean(row_ptr[x - r + b]);
-    return row;
-  }
-  for (int b = 0; b < k; ++b) {
-    const int xx = x + b - r;
-    if (xx >= 0 && xx < w) row += g[b] * clean(row_ptr[xx]);
-  }
-  return row;
-}
-
-// Vertical blur of precomputed row sums (`rows(yy)` is row yy's sum at the column wanted): the
-// outer loop of blur_at, same terms in the same order.
-template <typename Rows>
-inline double column_sum(Rows rows, int h, int y, int k, const double* g) {
-  const int r = k / 2;
-  double s = 0.0;
-  for (int a = 0; a < k; ++a) {
-    const int yy = y + a - r;
-    if (yy < 0 || yy >= h) continue;
-    s += g[a] * rows(yy);
-  }
-  return s;
 }
 
 // Maximum of the whole blurred map: only needed where the 1e-10 clamp could bite. Separable (each
@@ -127,11 +81,11 @@ inline double column_sum(Rows rows, int h, int y, int k, const double* g) {
 double blurred_max(const float* m, int h, int w, int k, const double* g) {
   std::vector<double> rows(static_cast<size_t>(h) * w);  // (H, W) horizontal sums
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) rows[static_cast<size_t>(y) * w + x] = row_sum(m, w, x, y, k, g);
+    for (int x = 0; x < w; ++x) rows[static_cast<size_t>(y) * w + x] = blur_row(m, w, x, y, k, g);
   double best = 0.0;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const double b = column_sum([&](int yy) { return rows[static_cast<size_t>(yy) * w + x]; }, h, y, k, g);
+      const double b = blur_column([&](int yy) { return rows[static_cast<size_t>(yy) * w + x]; }, h, y, k, g);
       best = (y == 0 && x == 0) || b > best ? b : best;
     }
   return best;
@@ -145,13 +99,13 @@ void blur_points(const float* m, int h, int w, int k, int px, int py, const doub
     const int reach = 2 - (c > 2 ? c - 2 : 2 - c);  // the points in column c span py-reach..py+reach
     for (int t = 2 - reach; t < k + 2 + reach; ++t) {
       const int yy = y0 + t;
-      if (yy >= 0 && yy < h) patch[t][c] = row_sum(m, w, px - 2 + c, yy, k, g);
+      if (yy >= 0 && yy < h) patch[t][c] = blur_row(m, w, px - 2 + c, yy, k, g);
     }
   }
   for (int i = 0; i < kPoints; ++i) {
     int dx, dy;
     point_offset(i, &dx, &dy);
-    b[i] = column_sum([&](int yy) { return patch[yy - y0][dx + 2]; }, h, py + dy, k, g);
+    b[i] = blur_column([&](int yy) { return patch[yy - y0][dx + 2]; }, h, py + dy, k, g);
   }
 }
 
@@ -172,7 +126,7 @@ void decode_map(const DarkParams& p, const float* m, const double* g, const floa
                 float* score) {
   const int h = static_cast<int>(p.height), w = static_cast<int>(p.width);
   const int64_t idx = first_index_of(m, p.height * p.width, map_max(m, p.height * p.width));
-  const float maxval = clean(m[idx]);  // the first maximum itself (keeps the sign of a zero)
+  const float maxval = load(m, idx);  // the first maximum itself (keeps the sign of a zero)
   double x = 0.0, y = 0.0;
   if (maxval > 0.0f) {
     const int px = static_cast<int>(idx % w), py = static_cast<int>(idx / w);
@@ -189,26 +143,8 @@ void decode_map(const DarkParams& p, const float* m, const double* g, const floa
   }
 }
 
-// IEEE half -> float, exact and branch-free (equal to half_bits_to_float for every bit pattern,
-// NaN payloads aside), so a whole map converts in vector code.
-inline float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t em = h & 0x7fffu;  // exponent and mantissa
-  const uint32_t normal = (em << 13) + ((127u - 15u) << 23);
-  const uint32_t special = 0x7f800000u | ((em & 0x3ffu) << 13);  // inf, NaN
-  const float tiny = static_cast<float>(static_cast<int32_t>(em)) * 5.9604644775390625e-8f;  // em * 2^-24
-  uint32_t tiny_bits;
-  std::memcpy(&tiny_bits, &tiny, sizeof tiny_bits);
-  const uint32_t is_special = 0u - static_cast<uint32_t>(em >= 0x7c00u);  // all ones or zero
-  const uint32_t is_normal = 0u - static_cast<uint32_t>(em >= 0x0400u);
-  const uint32_t bits = sign | (special & is_special) | (normal & is_normal & ~is_special) | (tiny_bits & ~is_normal);
-  float out;
-  std::memcpy(&out, &bits, sizeof out);
-  return out;
-}
-
 const float* widen(const uint16_t* m, int64_t size, float* out) {
-  for (int64_t i = 0; i < size; ++i) out[i] = half_to_float(m[i]);
+  for (int64_t i = 0; i < size; ++i) out[i] = half_bits_to_float(m[i]);
   return out;
 }
 
@@ -233,7 +169,7 @@ void decode_all(const DarkParams& p, const void* maps, const float* affine, floa
 
 void dark_decode_cpu(const DarkParams& p, const void* heatmaps, const float* affine, float* coords,
                      float* scores, void*) {
-  dark_check(p);
+  throw_if_invalid(dark_params_error(p));
   decode_all(p, heatmaps, affine, coords, scores);
 }
 

@@ -94,7 +94,7 @@ __global__ void dark_kernel(DarkParams p, const T* __restrict__ maps, const floa
 
 cudaError_t dark_decode_cuda(const DarkParams& p, const void* heatmaps, const float* affine, float* coords,
                              float* scores, void*, cudaStream_t stream) {
-  dark_check(p);
+  if (!dark_params_error(p).empty()) return cudaErrorInvalidValue;  // the binding raises the reason
   const int64_t maps_n = p.batch * p.keypoints;
   if (maps_n == 0) return cudaSuccess;
   const unsigned blocks = static_cast<unsigned>((maps_n + kWarpsPerBlock - 1) / kWarpsPerBlock);

@@ -7,9 +7,7 @@ namespace kitpose {
 namespace {
 
 KMedoidsParams make_params(int64_t b, int64_t n, int64_t d, int64_t c, int64_t iters) {
-  KMedoidsParams p{b, n, d, c, iters};
-  kmedoids_check(p);
-  return p;
+  return KMedoidsParams{b, n, d, c, iters};
 }
 
 }  // namespace
@@ -17,7 +15,11 @@ KMedoidsParams make_params(int64_t b, int64_t n, int64_t d, int64_t c, int64_t i
 void register_kmedoids(py::module_& m) {
   m.def("kmedoids_workspace_bytes",
         [](int64_t b, int64_t n, int64_t d, int64_t c) {
-          return kmedoids_workspace_bytes(make_params(b, n, d, c, 0));
+          // The one check of this entry point, before a caller allocates: the round count does not
+          // change the workspace, so any valid one stands in for it.
+          const KMedoidsParams p = make_params(b, n, d, c, 1);
+          throw_if_invalid(kmedoids_params_error(p));
+          return kmedoids_workspace_bytes(p);
         },
         "Workspace bytes k-medoids needs for x of shape (B, N, D) and C clusters.", py::arg("batch"),
         py::arg("points"), py::arg("dim"), py::arg("clusters"));
@@ -44,7 +46,7 @@ void register_kmedoids(py::module_& m) {
             err = kmedoids_cuda(p, as_ptr<const float>(x), as_ptr<int64_t>(assign), as_ptr<int64_t>(medoids),
                                 as_ptr<float>(means), as_ptr<void>(ws), as_stream(stream));
           }
-          throw_on_cuda_error(err, "kmedoids");
+          throw_on_cuda_error(err, "kmedoids", [&] { return kmedoids_params_error(p); });
         },
         "k-medoids on device pointers, enqueued on `stream` (a cudaStream_t as int; 0 = legacy default).",
         py::arg("x"), py::arg("assign"), py::arg("medoids"), py::arg("means"), py::arg("workspace"),

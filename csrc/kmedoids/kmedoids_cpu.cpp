@@ -1,28 +1,12 @@
 // CPU twin of k-medoids: blocked Gram per instance (vectorised lanes), OpenMP over instances.
 #include <algorithm>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "kmedoids/kmedoids.h"
 #include "kmedoids/kmedoids_common.h"
 
 namespace kitpose {
-
-void kmedoids_check(const KMedoidsParams& p) {
-  KP_CHECK(p.batch >= 0, "kmedoids: batch B must be >= 0, got " + std::to_string(p.batch));
-  KP_CHECK(p.points >= 1 && p.points <= kKMedoidsMaxPoints,
-           "kmedoids: points N must be in [1, 64], got " + std::to_string(p.points));
-  KP_CHECK(p.dim >= 1, "kmedoids: feature dim D must be >= 1, got " + std::to_string(p.dim));
-  KP_CHECK(p.clusters >= 1 && p.clusters <= kKMedoidsMaxClusters && p.clusters <= p.points,
-           "kmedoids: clusters C must be in [1, min(8, N)], got C=" + std::to_string(p.clusters) +
-               " with N=" + std::to_string(p.points));
-  KP_CHECK(p.max_iters >= 0, "kmedoids: max_iters must be >= 0, got " + std::to_string(p.max_iters));
-}
-
-size_t kmedoids_workspace_bytes(const KMedoidsParams& p) {
-  return static_cast<size_t>(p.batch * p.points * p.points) * sizeof(float);
-}
 
 namespace {
 
@@ -166,7 +150,7 @@ void kmedoids_instance(const KMedoidsParams& p, const float* x, float* gram, int
 
 void kmedoids_cpu(const KMedoidsParams& p, const float* x, int64_t* assign, int64_t* medoids,
                   float* means, void* workspace) {
-  kmedoids_check(p);
+  throw_if_invalid(kmedoids_params_error(p));
   float* gram = static_cast<float*>(workspace);
   const int64_t nn = p.points * p.points;
 #pragma omp parallel for schedule(dynamic, 1)

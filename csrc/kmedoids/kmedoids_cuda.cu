@@ -140,7 +140,7 @@ void launch_chunk(const KMedoidsParams& q, const float* x, int64_t* assign, int6
 
 cudaError_t kmedoids_cuda(const KMedoidsParams& p, const float* x, int64_t* assign, int64_t* medoids,
                           float* means, void* workspace, cudaStream_t stream) {
-  kmedoids_check(p);
+  if (!kmedoids_params_error(p).empty()) return cudaErrorInvalidValue;  // the binding raises the reason
   float* gram = static_cast<float*>(workspace);
   // gridDim.z (the instance axis of the Gram and mean grids) stops at 65535: larger batches are
   // launched in chunks on the same stream, which still needs no host synchronisation.

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #if defined(KITPOSE_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -22,15 +23,19 @@ struct WarpParams {
   float std[3];
 };
 
-// Throws std::invalid_argument naming the bad size.
-void warp_check(const WarpParams& p);
+// Why p cannot be warped (naming the bad size), or "" when it can: the one C++ check of the warp's
+// arguments (warp_params.cpp), run once by each entry point below.
+std::string warp_params_error(const WarpParams& p);
 
 size_t warp_workspace_bytes(const WarpParams& p);
 
 // Matches cv2.warpAffine(frame, M, (out_w, out_h), INTER_LINEAR, BORDER_CONSTANT, 0) to the uint8 level.
+// Throws std::invalid_argument when warp_params_error(p) is not empty.
 void warp_affine_cpu(const WarpParams& p, const uint8_t* frame, const double* mats, float* out, void* workspace);
 
 #if defined(KITPOSE_WITH_CUDA)
+// Same contract on device pointers, enqueued on `stream`; returns cudaErrorInvalidValue (and launches
+// nothing) when warp_params_error(p) is not empty. Never throws.
 cudaError_t warp_affine_cuda(const WarpParams& p, const uint8_t* frame, const double* mats, float* out,
                              void* workspace, cudaStream_t stream);
 #endif

@@ -10,9 +10,7 @@ namespace {
 
 WarpParams make_params(int64_t b, int64_t sh, int64_t sw, int64_t oh, int64_t ow, bool swap_rb,
                        const std::array<float, 3>& mean, const std::array<float, 3>& std) {
-  WarpParams p{b, sh, sw, oh, ow, swap_rb ? 1 : 0, {mean[0], mean[1], mean[2]}, {std[0], std[1], std[2]}};
-  warp_check(p);
-  return p;
+  return WarpParams{b, sh, sw, oh, ow, swap_rb ? 1 : 0, {mean[0], mean[1], mean[2]}, {std[0], std[1], std[2]}};
 }
 
 }  // namespace
@@ -39,7 +37,7 @@ void register_warp(py::module_& m) {
             err = warp_affine_cuda(p, as_ptr<const uint8_t>(frame), as_ptr<const double>(mats), as_ptr<float>(out),
                                    nullptr, as_stream(stream));
           }
-          throw_on_cuda_error(err, "warp_affine");
+          throw_on_cuda_error(err, "warp_affine", [&] { return warp_params_error(p); });
         },
         "Affine crops on device pointers, enqueued on `stream` (a cudaStream_t as int).",
         py::arg("frame"), py::arg("mats"), py::arg("out"), py::arg("batch"), py::arg("src_h"), py::arg("src_w"),

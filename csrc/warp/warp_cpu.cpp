@@ -1,25 +1,11 @@
 // CPU twin of the warp: OpenMP over (crop, row).
-#include <string>
-
 #include "warp/warp.h"
 #include "warp/warp_common.h"
 
 namespace kitpose {
 
-void warp_check(const WarpParams& p) {
-  KP_CHECK(p.batch >= 0, "warp_affine: batch B must be >= 0, got " + std::to_string(p.batch));
-  KP_CHECK(p.src_h >= 1 && p.src_w >= 1, "warp_affine: frame must be (h, w, 3) with h, w >= 1, got (" +
-                                             std::to_string(p.src_h) + ", " + std::to_string(p.src_w) + ")");
-  KP_CHECK(p.out_h >= 1 && p.out_w >= 1, "warp_affine: output size (h, w) must be >= 1, got (" +
-                                             std::to_string(p.out_h) + ", " + std::to_string(p.out_w) + ")");
-  KP_CHECK(p.src_h < (1 << 24) && p.src_w < (1 << 24), "warp_affine: frame sides must stay below 2^24");
-  for (int c = 0; c < 3; ++c) KP_CHECK(p.std[c] != 0.0f, "warp_affine: std must be non-zero");
-}
-
-size_t warp_workspace_bytes(const WarpParams&) { return 0; }
-
 void warp_affine_cpu(const WarpParams& p, const uint8_t* frame, const double* mats, float* out, void*) {
-  warp_check(p);
+  throw_if_invalid(warp_params_error(p));
   const int h = static_cast<int>(p.src_h), w = static_cast<int>(p.src_w);
   const int64_t plane = p.out_h * p.out_w;
 #pragma omp parallel for collapse(2) schedule(static)

@@ -28,7 +28,7 @@ __global__ void warp_kernel(WarpParams p, const uint8_t* __restrict__ frame, con
 
 cudaError_t warp_affine_cuda(const WarpParams& p, const uint8_t* frame, const double* mats, float* out, void*,
                              cudaStream_t stream) {
-  warp_check(p);
+  if (!warp_params_error(p).empty()) return cudaErrorInvalidValue;  // the binding raises the reason
   const int64_t total = p.batch * p.out_h * p.out_w;
   if (total == 0) return cudaSuccess;
   const unsigned blocks = static_cast<unsigned>((total + kThreads - 1) / kThreads);

@@ -21,9 +21,7 @@ from kitpose.data.metadata import DatasetInfo
 from kitpose.data.transforms import (box_to_center_scale, flip_keypoints, get_affine_transform,
                                      affine_points, half_body_box, random_scale_rotation)
 from kitpose.errors import UserInputError
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+from kitpose.imagenet import normalize
 
 
 class NoSampleError(UserInputError):
@@ -166,12 +164,6 @@ def warp_crop(image, center, scale, rot: float, input_size):
     matrix = get_affine_transform(center, scale, rot, input_size)
     return cv2.warpAffine(np.ascontiguousarray(image), matrix, (int(w), int(h)),
                           flags=cv2.INTER_LINEAR)
-
-
-def normalize(crop) -> np.ndarray:
-    """(h, w, 3) uint8 RGB -> (3, h, w) float32 ImageNet-normalised."""
-    x = (crop.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
 def _image_problem(path: Path, decode: bool) -> str:

@@ -18,9 +18,7 @@ import numpy as np
 from kitpose.cape.padding import check_class, equal_padding, mixup_padding
 from kitpose.cape.structure import structure_table
 from kitpose.data.transforms import affine_points, box_to_center_scale, get_affine_transform, sanitize_box
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+from kitpose.imagenet import normalize
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ def crop(inst: Instance, size: tuple[int, int], rng: np.random.Generator | None 
         rot = float(rng.uniform(-rot_deg, rot_deg))
     mat = get_affine_transform(center, scale, rot, size)
     patch = cv2.warpAffine(img, mat, (w, h), flags=cv2.INTER_LINEAR)[:, :, ::-1]  # RGB
-    image = ((patch.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+    image = normalize(patch)  # (3, h, w)
     px = affine_points(inst.keypoints[:, :2], mat)  # (K_c, 2) crop pixels
     points = (px + 0.5) / np.array([w, h])  # pixel centres at (i + 0.5) / w
     visible = (inst.keypoints[:, 2] > 0) & (points >= 0).all(1) & (points <= 1).all(1)

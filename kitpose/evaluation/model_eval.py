@@ -22,7 +22,7 @@ def predict_results(model: nn.Module, annotations: str | Path, images: str | Pat
     """COCO results (one per ground-truth instance, or fewer after OKS-NMS) of `model` on a set
     (`sigmas`: a custom dataset's OKS sigmas, see kitpose.data.metadata.dataset_info)."""
     from kitpose.evaluation.nms import oks_nms_per_image
-    from kitpose.export.verify import load_eval_set
+    from kitpose.export.eval_run import load_eval_set
     from kitpose.train.validate import predict
 
     data = load_eval_set(annotations, images, model, dataset, sigmas)

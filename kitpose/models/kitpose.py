@@ -1,6 +1,7 @@
 """KITPose: HRNet heatmaps -> keypoint tokens + body-part prompts -> KIT encoder -> heatmaps.
 
-Spec: /work/shared/docs/KITPOSE_SPEC.md sections 1-7. Reading order: config, blocks, model.
+Spec: KITPOSE_SPEC.md sections 1-7 (shared design documents, `../shared/docs/`). Reading order:
+config, blocks, model.
 Dimension letters: B batch, K keypoints, C clusters (body parts), D token dim, H/W heatmap size,
 h/w image size.
 """

@@ -7,7 +7,8 @@
 The official YAML (yacs keys) gives every dim; the checkpoint's tensors are checked against them.
 Official keys our model does not use are dropped on purpose: `bp_to_embeddings`, `bp_embeddings`
 (dead modules) and `pos_embedding` (the fixed sine table, which we recompute after checking that the
-stored one equals ours). Key layout: /work/shared/docs/official_checkpoint_keys_w32_256x256.tsv.
+stored one equals ours). Key layout: official_checkpoint_keys_w32_256x256.tsv in the shared design
+documents (`../shared/docs/` beside the checkout).
 """
 from __future__ import annotations
 

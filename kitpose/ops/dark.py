@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from kitpose.ops.dispatch import (as_tensor, check_float, check_int, choose_backend, compiled_limit, require_backend,
-                                  to_caller)
+from kitpose import native_calls
+from kitpose.ops.dispatch import as_tensor, check_float, check_int, choose_backend, require_backend, to_caller
 from kitpose.ops.reference import dark_reference
 
 _OP = "dark_decode"
@@ -53,8 +53,7 @@ def dark_decode(heatmaps: Any, blur_kernel: int = 11, backend: str = "auto") -> 
     if n == 0:
         coords, scores = torch.zeros(0, num_kpts, 2), torch.zeros(0, num_kpts)
     else:
-        # 31: the largest kernel the compiled twins take (csrc/dark), unless compiled.py publishes one
-        chosen = choose_backend(_OP, backend, t.device.type, k <= compiled_limit("MAX_BLUR_KERNEL", 31))
+        chosen = choose_backend(_OP, backend, t.device.type, k <= native_calls.MAX_BLUR_KERNEL)
         if chosen == "reference":
             coords, scores = dark_reference(t, k)
         else:

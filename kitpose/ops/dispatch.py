@@ -22,37 +22,21 @@ _warned_fallback: set[str] = set()
 
 
 def compiled_op(op: str) -> Callable[..., Any]:
-    """Return `kitpose.ops.compiled.<op>`, or raise NativeUnavailableError saying what to build."""
-    try:
-        from kitpose.ops import compiled
-    except ImportError as err:
-        raise NativeUnavailableError(
-            f"kitpose.ops.{op}: the compiled backends need kitpose/ops/compiled.py and kitpose._C "
-            f"({err}). Build them with `pip install -e .` from the repository root, or use "
-            "backend='reference'.") from err
-    fn = getattr(compiled, op, None)
-    if fn is None:
-        raise NativeUnavailableError(
-            f"kitpose.ops.{op}: kitpose/ops/compiled.py has no `{op}`; rebuild kitpose._C from a "
-            "checkout that includes the op (`pip install -e .`), or use backend='reference'.")
-    return fn
+    """Return `kitpose.ops.compiled.<op>` (looked up at call time, so tests can stand in for it)."""
+    from kitpose.ops import compiled
+
+    return getattr(compiled, op)
 
 
 def compiled_available(op: str, device_type: str) -> bool:
     """True when the compiled twin of op can run on device_type ("cpu" or "cuda") right now."""
+    if op not in OPS:
+        return False
     if device_type == "cpu":
-        native_ok = load_native() is not None
-    elif device_type == "cuda":
-        native_ok = native_has_cuda() and torch.cuda.is_available()
-    else:
-        return False
-    if not native_ok:
-        return False
-    try:
-        compiled_op(op)
-    except NativeUnavailableError:
-        return False
-    return True
+        return load_native() is not None
+    if device_type == "cuda":
+        return native_has_cuda() and torch.cuda.is_available()
+    return False
 
 
 def available_backends(op: str | None = None) -> tuple[str, ...]:
@@ -66,15 +50,6 @@ def available_backends(op: str | None = None) -> tuple[str, ...]:
     ops = OPS if op is None else (op,)
     compiled = [dev for dev in ("cpu", "cuda") if all(compiled_available(o, dev) for o in ops)]
     return ("reference", *compiled)
-
-
-def compiled_limit(name: str, default: int) -> int:
-    """A size limit the compiled twins publish in kitpose.ops.compiled (e.g. MAX_POINTS), else default."""
-    try:
-        from kitpose.ops import compiled
-    except ImportError:
-        return default
-    return int(getattr(compiled, name, default))
 
 
 def choose_backend(op: str, backend: str, device_type: str, fits: bool = True) -> str:
@@ -91,9 +66,9 @@ def choose_backend(op: str, backend: str, device_type: str, fits: bool = True) -
     if op not in _warned_fallback:
         _warned_fallback.add(op)
         warnings.warn(
-            f"kitpose.ops.{op}: no compiled kernel for device '{device_type}' (kitpose._C or "
-            "kitpose/ops/compiled.py missing, built without CUDA, or the input exceeds the kernel's size "
-            "limits); using the PyTorch reference. Build with `pip install -e .` to get the kernels. "
+            f"kitpose.ops.{op}: no compiled kernel for device '{device_type}' (kitpose._C not built, "
+            "built without CUDA, or the input exceeds the kernel's size limits); using the PyTorch "
+            "reference. Build with `pip install -e .` to get the kernels. "
             "Shown once per process.",
             RuntimeWarning, stacklevel=3)
     return "reference"
@@ -107,7 +82,7 @@ def require_backend(op: str, backend: str) -> Callable[..., Any]:
     else:
         require_cuda(what)
         if not torch.cuda.is_available():
-                raise NativeUnavailableError(f"{what}: this torch build sees no CUDA device; use backend='cpu'.")
+            raise NativeUnavailableError(f"{what}: this torch build sees no CUDA device; use backend='cpu'.")
     return compiled_op(op)
 
 

@@ -25,8 +25,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from kitpose.ops.dispatch import (as_tensor, check_float, check_int, choose_backend, compiled_limit, require_backend,
-                                  to_caller)
+from kitpose import native_calls
+from kitpose.ops.dispatch import as_tensor, check_float, check_int, choose_backend, require_backend, to_caller
 from kitpose.ops.reference import kmedoids_fixed_reference, kmedoids_reference
 
 _OP = "kmedoids"
@@ -73,7 +73,7 @@ def kmedoids(x: Any, num_clusters: int, max_iters: int = 40, backend: str = "aut
     t, was_numpy, c, iters = _validate(x, num_clusters, max_iters, "max_iters")
     if t.size(0) == 0:
         return _empty(t, c, was_numpy)
-    fits = t.size(1) <= compiled_limit("MAX_POINTS", t.size(1)) and c <= compiled_limit("MAX_CLUSTERS", c)
+    fits = t.size(1) <= native_calls.MAX_POINTS and c <= native_calls.MAX_CLUSTERS
     chosen = choose_backend(_OP, backend, t.device.type, fits)
     if chosen == "reference":
         if not bool(torch.isfinite(t).all()):

@@ -1,10 +1,12 @@
-"""The Runner interface every backend implements, and `open_runner` that picks one for a file."""
+"""The Runner interface every backend implements, and what the backends share (no backend imported)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from kitpose.closeable import Closeable
+from kitpose.config import HEATMAPS_NAME
 
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
@@ -18,17 +20,16 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
-class RunnerBase:
-    """Context-manager plumbing shared by the backends (`with open_runner(p) as run: ...`)."""
+class RunnerBase(Closeable):
+    """What the backends share: `outputs` and the context manager (`with open_runner(p) as run: ...`)."""
+
+    def outputs(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Every graph output by name for inputs (B, 3, h, w): heatmaps (B, K, H, W) float32, plus
+        the cluster labels `assign` (B, K) where the backend exposes them (the parity gate's use)."""
+        return {HEATMAPS_NAME: self(inputs)}
 
     def close(self) -> None:
         """Release sessions, engines and buffers; the runner is unusable afterwards."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def check_inputs(inputs: np.ndarray, input_size: tuple[int, int], where: str) -> np.ndarray:
@@ -37,30 +38,3 @@ def check_inputs(inputs: np.ndarray, input_size: tuple[int, int], where: str) ->
         raise ValueError(f"{where}: inputs must be (B, 3, {input_size[0]}, {input_size[1]}), got "
                          f"{tuple(inputs.shape)}")
     return np.ascontiguousarray(inputs, dtype=np.float32)
-
-
-def open_runner(model: str | Path, backend: str = "auto", device: str = "cpu",
-                cuda_graphs: bool = False):
-    """Open a backend for a model file.
-
-    Args:
-        model: `.onnx` file (ONNX Runtime) or engine file (TensorRT; `.engine`, `.plan`, `.trt`).
-        backend: "auto" (by suffix), "ort", "trt".
-        device: "cpu" or "cuda"; for ORT "cuda" asks for the TensorRT/CUDA execution providers.
-        cuda_graphs: engines only: replay one CUDA graph per batch bucket.
-    Returns:
-        A Runner.
-    """
-    path = Path(model)
-    if backend == "auto":
-        backend = "trt" if path.suffix.lower() in ENGINE_SUFFIXES else "ort"
-    if backend == "ort":
-        from kitpose.runtime.ort_runner import OrtRunner
-
-        return OrtRunner(path, device=device)
-    if backend == "trt":
-        from kitpose.runtime.trt_runner import TrtRunner
-
-        return TrtRunner(path, cuda_graphs=cuda_graphs)
-    raise ValueError(f"backend must be 'auto', 'ort' or 'trt', got {backend!r} (PyTorch models: "
-                     f"kitpose.runtime.torch_runner.TorchRunner)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from kitpose.cape.padding import PADDED_K
+from kitpose.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from kitpose.runtime.metadata import ModelFileError
 from kitpose.runtime.ort_runner import open_session
 
@@ -47,7 +48,7 @@ class CapeMetadata:
             raise ModelFileError(f"{where}: the graph pads to {v['num_keypoints']} keypoints, this runtime "
                                  f"to {PADDED_K}")
         return cls((int(v["input_size"][0]), int(v["input_size"][1])), int(v["shots"]), int(v["structure_m"]),
-                   tuple(v.get("mean", (0.485, 0.456, 0.406))), tuple(v.get("std", (0.229, 0.224, 0.225))))
+                   tuple(v.get("mean", IMAGENET_MEAN)), tuple(v.get("std", IMAGENET_STD)))
 
 
 class CapeGraphs:

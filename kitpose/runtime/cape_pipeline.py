@@ -19,6 +19,7 @@ import numpy as np
 
 from kitpose.cape.padding import equal_padding
 from kitpose.cape.structure import structure_table
+from kitpose.closeable import Closeable
 from kitpose.data.transforms import affine_points, get_affine_transform
 from kitpose.runtime.cape_graphs import CapeGraphs, CapeMetadata
 from kitpose.runtime.cape_support import Category, SupportError, SupportShot, check_category, check_shot
@@ -82,7 +83,7 @@ def _crop_shot(shot: SupportShot, meta: CapeMetadata, padding: float, where: str
     return crop, points.astype(np.float32), visible
 
 
-class CapePipeline:
+class CapePipeline(Closeable):
     """Support-conditioned top-down pose: frame + boxes -> the category's keypoints in frame pixels."""
 
     def __init__(self, graphs: CapeGraphs, shots: list[SupportShot], category: Category, max_batch: int = 16,
@@ -165,12 +166,6 @@ class CapePipeline:
 
     def close(self) -> None:
         self.graphs.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 __all__ = ["CapePipeline", "SupportInputs", "support_inputs"]

@@ -1,13 +1,12 @@
-"""DARK decoding with the inverse crop affine through the compiled twins in kitpose._C.
+"""DARK decoding with the inverse crop affine through the compiled CPU twin in kitpose._C.
 
-Calls the pointer-level entry points directly (same signature as
-`kitpose.ops.compiled.launch_dark_decode`) because importing `kitpose.ops` pulls in torch.
+Launched through the torch-free `kitpose.native_calls`, the same layer `kitpose.ops.compiled` uses.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from kitpose.native import require_native
+from kitpose.native_calls import data_ptr, launch_dark_decode, native_module
 
 BLUR_KERNEL = 11  # the DARK modulation kernel of the official configs
 
@@ -31,7 +30,7 @@ def decode_heatmaps(heatmaps: np.ndarray, centers: np.ndarray, scales: np.ndarra
     Returns:
         (N, K, 3) float32 x, y, score in frame pixels.
     """
-    native = require_native("kitpose.runtime DARK decode")
+    native_module("cpu", "kitpose.runtime DARK decode")  # say what is missing before any work
     half = heatmaps.dtype == np.float16
     maps = np.ascontiguousarray(heatmaps, np.float16 if half else np.float32)
     n, k, h, w = maps.shape
@@ -39,9 +38,9 @@ def decode_heatmaps(heatmaps: np.ndarray, centers: np.ndarray, scales: np.ndarra
     if n == 0:
         return out
     rows = affine_rows(centers, scales)
-    coords = np.empty((n, k, 2), np.float32)
-    scores = np.empty((n, k), np.float32)
-    native.dark_decode_cpu(maps.ctypes.data, rows.ctypes.data, coords.ctypes.data, scores.ctypes.data,
-                           n, k, h, w, int(blur_kernel), bool(half))
+    coords = np.empty((n, k, 2), np.float32)  # (N, K, 2)
+    scores = np.empty((n, k), np.float32)     # (N, K)
+    launch_dark_decode("cpu", data_ptr(maps), data_ptr(rows), data_ptr(coords), data_ptr(scores), (n, k, h, w),
+                       blur_kernel, half)
     out[..., :2], out[..., 2] = coords, scores
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kitpose.errors import UserInputError
+from kitpose.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 
 class ModelFileError(UserInputError, RuntimeError):
@@ -30,8 +31,8 @@ class ModelMetadata:
     sigmas: tuple[float, ...]
     input_size: tuple[int, int]
     heatmap_size: tuple[int, int]
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
     model_name: str = ""
 
     @property

@@ -71,5 +71,14 @@ class OrtRunner(RunnerBase):
         (heatmaps,) = self.session.run([HEATMAPS_NAME], {INPUT_NAME: x})
         return np.ascontiguousarray(heatmaps, dtype=np.float32)  # (B, K, H, W)
 
+    def outputs(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """inputs (B, 3, h, w) -> every graph output by name: heatmaps (B, K, H, W) float32 and,
+        for clustering models, assign (B, K)."""
+        x = check_inputs(inputs, self.metadata.input_size, str(self.path))
+        names = [o.name for o in self.session.get_outputs()]
+        out = dict(zip(names, self.session.run(names, {INPUT_NAME: x})))
+        out[HEATMAPS_NAME] = np.ascontiguousarray(out[HEATMAPS_NAME], dtype=np.float32)
+        return out
+
     def close(self) -> None:
         self.session = None

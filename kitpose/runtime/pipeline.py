@@ -1,15 +1,22 @@
 """PoseEstimator: frame + boxes -> batched crops -> Runner -> DARK decode -> keypoints (N, K, 3)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kitpose.runtime.base import Runner, open_runner
+from kitpose.closeable import Closeable
+from kitpose.runtime.base import Runner
 from kitpose.runtime.decode import decode_heatmaps
 from kitpose.runtime.metadata import ModelMetadata
 from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
+from kitpose.runtime.runners import open_runner
+from kitpose.runtime.trt_runner import TrtRunner  # the class only; TensorRT is imported by a TrtRunner
+
+log = logging.getLogger("kitpose.runtime")
+DEFAULT_MAX_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ def flip_back(heatmaps: np.ndarray, flip_pairs) -> np.ndarray:
 
 def _cuda_stage(runner: Runner, metadata: ModelMetadata, flip_test: bool):
     """The GPU crop/decode stage; needs a TrtRunner (device buffers) and no flip test."""
-    if not hasattr(runner, "bucket"):
+    if not isinstance(runner, TrtRunner):
         raise ValueError(f"device='cuda' crops on the GPU need a TensorRT engine runner, got "
                          f"{type(runner).__name__}; use device='cpu' (ORT may still run on CUDA)")
     if flip_test:
@@ -43,38 +50,62 @@ def _cuda_stage(runner: Runner, metadata: ModelMetadata, flip_test: bool):
     return CudaStage(runner, metadata)
 
 
-class PoseEstimator:
+def _batch_limit(max_batch: int | None, runner: TrtRunner | None) -> int:
+    """Crops per runner call: max_batch (default 16), at most the engine's profile maximum when the
+    crops go straight into its buffers (`runner`); an explicit larger request is logged, not refused,
+    because chunking changes no result."""
+    want = DEFAULT_MAX_BATCH if max_batch is None else int(max_batch)
+    if runner is None or want <= runner.max_batch:
+        return want
+    if max_batch is not None:
+        log.warning("max_batch=%d exceeds the engine's profile maximum %d (%s); GPU crops run in "
+                    "chunks of %d", want, runner.max_batch, runner.path, runner.max_batch)
+    return runner.max_batch
+
+
+class PoseEstimator(Closeable):
     """Top-down pose estimation on frames with any Runner backend."""
 
     def __init__(self, runner: Runner, metadata: ModelMetadata, flip_test: bool = False,
-                 max_batch: int = 16, padding: float = 1.25, device: str = "cpu"):
+                 max_batch: int | None = None, padding: float = 1.25, device: str = "cpu"):
         """Args:
             runner: backend (OrtRunner, TrtRunner, TorchRunner).
             metadata: the model's metadata (sizes, mean/std, flip pairs).
             flip_test: average with the mirrored crop (needs flip pairs in the metadata).
-            max_batch: most crops per runner call.
+            max_batch: most crops per runner call; None: 16, or the engine's profile maximum when
+                that is smaller and device="cuda" (a larger explicit value is lowered with a warning).
             padding: box enlargement before cropping.
             device: "cpu" (OpenCV crops, C++ decode, any runner) or "cuda" (warp and DARK CUDA
-                kernels on a TrtRunner's device buffers; see cuda_stage.py).
+                kernels on a TrtRunner's device buffers; see cuda_stage.py; other runners refused).
         """
         if flip_test and not metadata.flip_pairs:
             raise ValueError(f"flip_test needs flip pairs, and the metadata of "
                              f"{metadata.model_name or 'this model'} has none; pass flip_test=False")
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        if max_batch is not None and int(max_batch) < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.runner, self.metadata = runner, metadata
-        self.flip_test, self.max_batch, self.padding = flip_test, int(max_batch), float(padding)
+        self.flip_test, self.padding = flip_test, float(padding)
         self._inputs: np.ndarray | None = None  # crop buffer reused across frames
-        self._cuda = None
-        if device == "cuda":
-            self._cuda = _cuda_stage(runner, metadata, flip_test)
-            self.max_batch = min(self.max_batch, runner.max_batch)
+        self._cuda = _cuda_stage(runner, metadata, flip_test) if device == "cuda" else None
+        self.max_batch = _batch_limit(max_batch, runner if self._cuda is not None else None)
 
     @classmethod
     def from_file(cls, model: str | Path, backend: str = "auto", device: str = "cpu",
                   cuda_graphs: bool = False, **kwargs) -> "PoseEstimator":
-        """Open `model` (.onnx or engine) with `open_runner` and use its metadata."""
+        """Open `model` (.onnx or engine) with `open_runner` and use its metadata.
+
+        device="cuda" crops and decodes on the GPU for an engine; for an ONNX file it runs ONNX
+        Runtime's CUDA providers and keeps crops and decode on the CPU, and logs a warning saying so.
+        """
         runner = open_runner(model, backend, device, cuda_graphs)
-        gpu_crops = device == "cuda" and hasattr(runner, "bucket")  # engines: crops on the GPU too
-        return cls(runner, runner.metadata, device="cuda" if gpu_crops else "cpu", **kwargs)
+        if device == "cuda" and not isinstance(runner, TrtRunner):
+            log.warning("device='cuda' with %s: the model runs on %s; crops and DARK decode stay on "
+                        "the CPU (GPU crops need a TensorRT engine)", Path(model).name,
+                        "/".join(getattr(runner, "providers", ())) or type(runner).__name__)
+            device = "cpu"
+        return cls(runner, runner.metadata, device=device, **kwargs)
 
     def __call__(self, frame: np.ndarray, boxes: np.ndarray) -> Poses:
         """Estimate the poses of the instances in one frame.
@@ -122,9 +153,3 @@ class PoseEstimator:
         if self._cuda is not None:
             self._cuda.close()
         self.runner.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

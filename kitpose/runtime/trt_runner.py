@@ -4,8 +4,10 @@ and optionally one CUDA graph per bucket (`cuda_graphs=True`: each bucket gets i
 context with its shape fixed, one plain enqueue to settle TensorRT's lazy work, then a captured
 enqueue that later calls replay with a single cudaGraphLaunch; inputs are padded up to the bucket).
 
-Kept thin on purpose: it has not been run on our CPU build machines (no GPU there); only the
-import errors are tested. Importable only when `tensorrt` (or `tensorrt_rtx`) and cuda-python are.
+Kept thin on purpose: it has not been run on our CPU build machines (no GPU there); its bookkeeping
+is tested against the fake modules of tests/fake_trt.py. The module imports without TensorRT (so
+callers can name the type); a TrtRunner is built only where `tensorrt` (or `tensorrt_rtx`) and
+cuda-python import.
 """
 from __future__ import annotations
 
@@ -42,7 +44,20 @@ def import_trt_and_cuda() -> tuple[Any, Any]:
                       "pip install cuda-python")
 
 
-def _ok(result: Any) -> Any:
+def engine_runtime_problem() -> str | None:
+    """Why TrtRunner cannot run an engine on this machine (no TensorRT runtime, no cuda-python, no
+    GPU the CUDA runtime can see), or None when it can. Imports TensorRT only to answer."""
+    try:
+        _, cudart = import_trt_and_cuda()
+    except ImportError as err:
+        return f"the TensorRT runtime cannot run here: {err}"
+    err, *count = cudart.cudaGetDeviceCount()
+    if int(err) != 0 or not count or int(count[0]) < 1:
+        return "no CUDA GPU visible to the CUDA runtime; run it on the target device"
+    return None
+
+
+def cuda_check(result: Any) -> Any:
     """Unwrap a cuda-python (err, value...) tuple, raising on an error code."""
     err, *rest = result if isinstance(result, tuple) else (result,)
     if int(err) != 0:
@@ -50,8 +65,10 @@ def _ok(result: Any) -> Any:
     return rest[0] if len(rest) == 1 else tuple(rest)
 
 
+
+
 @dataclass
-class _Bucket:
+class Bucket:
     """Device buffers for batches up to `size`: tensor name -> (pointer, full shape, numpy dtype)."""
 
     size: int
@@ -82,25 +99,25 @@ class TrtRunner(RunnerBase):
             raise ModelFileError(f"{self.path}: expected tensors {INPUT_NAME!r} and {HEATMAPS_NAME!r}, "
                                  f"found {self.names}")
         self.context = self.engine.create_execution_context()
-        self.stream = _ok(self.cudart.cudaStreamCreate())
+        self.stream = cuda_check(self.cudart.cudaStreamCreate())
         self.max_batch = int(self.engine.get_tensor_profile_shape(INPUT_NAME, 0)[2][0])
-        self._buckets: dict[int, _Bucket] = {}
+        self._buckets: dict[int, Bucket] = {}
 
-    def bucket(self, batch: int) -> _Bucket:
+    def bucket(self, batch: int) -> Bucket:
         """Buffers for `batch` (rounded up to a power of two, at most the profile's max), made once."""
         size = min(self.max_batch, 1 << max(0, int(batch) - 1).bit_length())
         if size not in self._buckets:
             self._buckets[size] = self._allocate(size)
         return self._buckets[size]
 
-    def _allocate(self, size: int) -> _Bucket:
-        bucket = _Bucket(size)
+    def _allocate(self, size: int) -> Bucket:
+        bucket = Bucket(size)
         context = self.engine.create_execution_context() if self.cuda_graphs else self.context
         context.set_input_shape(INPUT_NAME, (size, 3, *self.metadata.input_size))
         for name in self.names:
             shape = tuple(int(s) for s in context.get_tensor_shape(name))
             dtype = np.dtype(self.trt.nptype(self.engine.get_tensor_dtype(name)))
-            ptr = _ok(self.cudart.cudaMalloc(int(np.prod(shape)) * dtype.itemsize))
+            ptr = cuda_check(self.cudart.cudaMalloc(int(np.prod(shape)) * dtype.itemsize))
             bucket.tensors[name] = (int(ptr), shape, dtype)
             if self.cuda_graphs:
                 context.set_tensor_address(name, int(ptr))
@@ -114,20 +131,20 @@ class TrtRunner(RunnerBase):
         cudart = self.cudart
         if not context.execute_async_v3(int(self.stream)):  # settles lazy allocations first
             raise RuntimeError(f"{self.path}: execute_async_v3 failed before graph capture")
-        _ok(cudart.cudaStreamSynchronize(self.stream))
+        cuda_check(cudart.cudaStreamSynchronize(self.stream))
         mode = cudart.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
-        _ok(cudart.cudaStreamBeginCapture(self.stream, mode))
+        cuda_check(cudart.cudaStreamBeginCapture(self.stream, mode))
         enqueued = context.execute_async_v3(int(self.stream))
-        graph = _ok(cudart.cudaStreamEndCapture(self.stream))
+        graph = cuda_check(cudart.cudaStreamEndCapture(self.stream))
         if not enqueued:
             raise RuntimeError(f"{self.path}: execute_async_v3 failed during graph capture")
-        return _ok(cudart.cudaGraphInstantiate(graph, 0))
+        return cuda_check(cudart.cudaGraphInstantiate(graph, 0))
 
-    def execute(self, bucket: _Bucket, batch: int) -> None:
+    def execute(self, bucket: Bucket, batch: int) -> None:
         """Enqueue the engine on `self.stream` for the first `batch` rows of the bucket's buffers
         (CUDA-graph mode: replay the bucket's graph, which computes all `bucket.size` rows)."""
         if bucket.graph_exec is not None:
-            _ok(self.cudart.cudaGraphLaunch(bucket.graph_exec, self.stream))
+            cuda_check(self.cudart.cudaGraphLaunch(bucket.graph_exec, self.stream))
             return
         self.context.set_input_shape(INPUT_NAME, (batch, 3, *self.metadata.input_size))
         for name, (ptr, _, _) in bucket.tensors.items():
@@ -137,23 +154,37 @@ class TrtRunner(RunnerBase):
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         """inputs (B, 3, h, w) float32 on the host -> heatmaps (B, K, H, W) float32 on the host."""
-        x = check_inputs(inputs, self.metadata.input_size, str(self.path))
-        parts = [self._run_chunk(x[i:i + self.max_batch]) for i in range(0, len(x), self.max_batch)]
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return self._run(inputs, (HEATMAPS_NAME,))[HEATMAPS_NAME]
 
-    def _run_chunk(self, x: np.ndarray) -> np.ndarray:
+    def outputs(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """inputs (B, 3, h, w) on the host -> every engine output by name on the host: heatmaps
+        (B, K, H, W) float32 and, for clustering models, assign (B, K)."""
+        return self._run(inputs, tuple(n for n in self.names if n != INPUT_NAME))
+
+    def _run(self, inputs: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """The outputs `names` for all rows, in chunks of at most max_batch rows."""
+        x = check_inputs(inputs, self.metadata.input_size, str(self.path))
+        parts = [self._run_chunk(x[i:i + self.max_batch], names) for i in range(0, len(x), self.max_batch)]
+        if len(parts) == 1:
+            return parts[0]
+        return {name: np.concatenate([p[name] for p in parts]) for name in names}
+
+    def _run_chunk(self, x: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         cudart, b = self.cudart, len(x)
         bucket = self.bucket(b)
         in_ptr, _, in_dtype = bucket.tensors[INPUT_NAME]
         host_in = np.ascontiguousarray(x, dtype=in_dtype)
         h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        _ok(cudart.cudaMemcpyAsync(in_ptr, host_in.ctypes.data, host_in.nbytes, h2d, self.stream))
+        cuda_check(cudart.cudaMemcpyAsync(in_ptr, host_in.ctypes.data, host_in.nbytes, h2d, self.stream))
         self.execute(bucket, b)
-        out_ptr, shape, out_dtype = bucket.tensors[HEATMAPS_NAME]
-        host_out = np.empty((b, *shape[1:]), out_dtype)
-        _ok(cudart.cudaMemcpyAsync(host_out.ctypes.data, out_ptr, host_out.nbytes, d2h, self.stream))
-        _ok(cudart.cudaStreamSynchronize(self.stream))
-        return host_out.astype(np.float32, copy=False)  # (B, K, H, W)
+        out = {}
+        for name in names:
+            ptr, shape, dtype = bucket.tensors[name]
+            out[name] = np.empty((b, *shape[1:]), dtype)  # the first b rows of the bucket
+            cuda_check(cudart.cudaMemcpyAsync(out[name].ctypes.data, ptr, out[name].nbytes, d2h, self.stream))
+        cuda_check(cudart.cudaStreamSynchronize(self.stream))
+        out[HEATMAPS_NAME] = out[HEATMAPS_NAME].astype(np.float32, copy=False)  # (B, K, H, W)
+        return out
 
     def close(self) -> None:
         for bucket in self._buckets.values():

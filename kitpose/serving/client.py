@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kitpose.closeable import Closeable
 from kitpose.runtime.metadata import ModelMetadata
 from kitpose.runtime.pipeline import Poses
 from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices, warp_crops
@@ -56,7 +57,7 @@ def _module(protocol: str):
                           f"install it with `pip install \"kitpose[serve]\"`") from None
 
 
-class PoseClient:
+class PoseClient(Closeable):
     """tritonclient wrapper for MODEL_NAME (see server.py for the tensors)."""
 
     def __init__(self, url: str, protocol: str = "http", model: str = MODEL_NAME, timeout_s: float = 60.0):
@@ -167,12 +168,6 @@ class PoseClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def crop_rows(frame: np.ndarray, boxes: np.ndarray, metadata: ModelMetadata, padding: float = 1.25

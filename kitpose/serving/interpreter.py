@@ -23,7 +23,6 @@ CLI: `python -m kitpose.serving.interpreter create [DIR] [--python BASE]` and `.
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import importlib.util
 import json
@@ -34,6 +33,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import click
+
+from kitpose.commands import run_command
+
 # What the serve env needs; numpy < 2 and OpenCV < 4.12 (4.12 requires numpy >= 2)
 # follow from nvidia-pytriton's pin. About 170 MB of wheels, ~550 MB installed (most of it is
 # pytriton's bundled tritonserver, OpenCV and onnxruntime).
@@ -43,6 +46,7 @@ SERVE_REQUIREMENTS = (
     "opencv-python-headless>=4.8,<4.12",
     "onnxruntime>=1.18",
     "pyyaml>=6.0",
+    "click>=8.1",  # the server's command line (kitpose.commands)
 )
 STAMP = "kitpose-serve-env.json"
 SHIM = "kitpose-src"  # folder inside the env holding the `kitpose` symlink
@@ -235,36 +239,47 @@ def check_stub_python() -> None:
         raise StubPythonMismatch(problem)
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Build or check the serve env of `kitpose serve`.")
-    sub = parser.add_subparsers(dest="action", required=True)
-    create = sub.add_parser("create", help="Build the serve env (downloads about 170 MB from PyPI).")
-    create.add_argument("env_dir", nargs="?", type=Path, default=None, help="Default: default_env_dir().")
-    create.add_argument("--python", default=None, help="Base interpreter (default: this one).")
-    create.add_argument("--force", action="store_true", help="Rebuild even when the stamp is current.")
-    sub.add_parser("check", help="Check that the Python backend stub loads this interpreter's libpython.")
-    return parser
+@click.group("interpreter", context_settings={"help_option_names": ["-h", "--help"]})
+def interpreter_cmd() -> None:
+    """Build or check the serve env of `kitpose serve`."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
+@interpreter_cmd.command("create")
+@click.argument("env_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--python", "base_python", default=None, help="Base interpreter [default: this one].")
+@click.option("--force", is_flag=True, help="Rebuild even when the stamp is current.")
+def create_cmd(env_dir: Path | None, base_python: str | None, force: bool) -> int:
+    """Build the serve env (downloads about 170 MB from PyPI) [ENV_DIR default: default_env_dir()]."""
+    env_dir = env_dir or default_env_dir()
     try:
-        if args.action == "check":
-            check_stub_python()
-            print(f"ok: {sys.executable} ({platform.python_version()}) and its backend stub agree")
-            return 0
-        env_dir = args.env_dir or default_env_dir()
-        if env_ready(env_dir) and not args.force:
+        if env_ready(env_dir) and not force:
             link_kitpose(env_dir)
             check_kitpose_link(env_dir)
             (env_dir / STAMP).touch()  # newer than its make prerequisites again
-            print(f"serve env up to date: {env_dir}")
+            click.echo(f"serve env up to date: {env_dir}")
             return 0
-        print(f"serve env ready: {create_env(env_dir, args.python)}")
-        return 0
-    except (ServeEnvError, StubPythonMismatch) as err:
-        print(f"error: {err}", file=sys.stderr)
+        click.echo(f"serve env ready: {create_env(env_dir, base_python)}")
+    except ServeEnvError as err:
+        click.echo(f"error: {err}", err=True)
         return 2
+    return 0
+
+
+@interpreter_cmd.command("check")
+def check_cmd() -> int:
+    """Check that the Python backend stub loads this interpreter's libpython."""
+    try:
+        check_stub_python()
+    except (ServeEnvError, StubPythonMismatch) as err:
+        click.echo(f"error: {err}", err=True)
+        return 2
+    click.echo(f"ok: {sys.executable} ({platform.python_version()}) and its backend stub agree")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kitpose.serving.interpreter create|check`; returns the exit code."""
+    return run_command(interpreter_cmd, argv, "python -m kitpose.serving.interpreter")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ heatmap px, on an AP-10K image).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -39,16 +38,40 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import numpy as np
 
+from kitpose.commands import run_command
 from kitpose.errors import UserInputError
 from kitpose.serving.batching import PoseBatcher
 from kitpose.serving.tensors import BOXES, GUARD_SETTINGS, IMAGE, KEPT, KEYPOINTS, MODEL_NAME, READY_PATH
 from kitpose.serving.interpreter import check_stub_python, stub_environment
 
 MODEL_VERSION = "1"  # PyTriton's default version of a bound model
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `serve` runs: the command's options (grpc_port and metrics_port already resolved)."""
+
+    model: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    backend: str = "auto"
+    device: str = "cpu"
+    max_batch: int = 16
+    crop_batch: int = 16
+    max_boxes: int = 64
+    queue_delay_us: int = 2000
+    instances: int = 1
+    exit_timeout: int = 10
+    statistics: bool = False
+    log_verbose: int = 0
 
 
 def _stop_on_signals() -> threading.Event:
@@ -120,8 +143,12 @@ def wait_model_ready(host: str, port: int, timeout_s: float = 120.0) -> None:
         time.sleep(0.1)
 
 
-def serve(args: argparse.Namespace) -> None:
-    """Start Triton on args.host (HTTP args.port, gRPC args.grpc_port), serve until SIGINT/SIGTERM."""
+def serve(args: ServeOptions) -> None:
+    """Start Triton on args.host (HTTP args.port, gRPC args.grpc_port), serve until SIGINT/SIGTERM.
+
+    Args:
+        args: the model file and the server's settings.
+    """
     from pytriton.triton import (DEFAULT_PROTECTED_ENDPOINTS, Triton, TritonConfig, TritonLifecyclePolicy,
                                  TritonSecurityConfig)
     from pytriton.utils.workspace import Workspace
@@ -157,30 +184,28 @@ def serve(args: argparse.Namespace) -> None:
     print("kitpose serve: stopped", flush=True)  # leaving the with-block stopped Triton
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Serve a kitpose model (.onnx or engine) with Triton.")
-    p.add_argument("--model", type=Path, required=True, help=".onnx or TensorRT engine file.")
-    p.add_argument("--host", default="127.0.0.1", help="Address for HTTP, gRPC and metrics.")
-    p.add_argument("--port", type=int, default=8000, help="HTTP port.")
-    p.add_argument("--grpc-port", type=int, default=None, help="gRPC port (default: --port + 1).")
-    p.add_argument("--metrics-port", type=int, default=None, help="Metrics port (default: --port + 2).")
-    p.add_argument("--backend", choices=["auto", "ort", "trt"], default="auto")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--max-batch", type=int, default=16, help="Most requests per dynamic batch.")
-    p.add_argument("--crop-batch", type=int, default=16, help="Most crops per runner call.")
-    p.add_argument("--max-boxes", type=int, default=64, help="Most boxes per image.")
-    p.add_argument("--queue-delay-us", type=int, default=2000, help="Dynamic batcher max queue delay.")
-    p.add_argument("--instances", type=int, default=1, help="Model instances (one runner each).")
-    p.add_argument("--exit-timeout", type=int, default=10, help="Seconds Triton waits for in-flight requests.")
-    p.add_argument("--statistics", action="store_true", help="Serve model statistics without a token.")
-    p.add_argument("--log-verbose", type=int, default=0, help="Triton's --log-verbose level.")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    args.grpc_port = args.grpc_port or args.port + 1
-    args.metrics_port = args.metrics_port or args.port + 2
+@click.command("server", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help=".onnx or TensorRT engine file.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address for HTTP, gRPC and metrics.")
+@click.option("--port", default=8000, show_default=True, type=int, help="HTTP port.")
+@click.option("--grpc-port", default=None, type=int, help="gRPC port [default: --port + 1].")
+@click.option("--metrics-port", default=None, type=int, help="Metrics port [default: --port + 2].")
+@click.option("--backend", type=click.Choice(["auto", "ort", "trt"]), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--max-batch", default=16, show_default=True, type=int, help="Most requests per dynamic batch.")
+@click.option("--crop-batch", default=16, show_default=True, type=int, help="Most crops per runner call.")
+@click.option("--max-boxes", default=64, show_default=True, type=int, help="Most boxes per image.")
+@click.option("--queue-delay-us", default=2000, show_default=True, type=int, help="Dynamic batcher max queue delay.")
+@click.option("--instances", default=1, show_default=True, type=int, help="Model instances (one runner each).")
+@click.option("--exit-timeout", default=10, show_default=True, type=int,
+              help="Seconds Triton waits for in-flight requests.")
+@click.option("--statistics", is_flag=True, help="Serve model statistics without a token.")
+@click.option("--log-verbose", default=0, show_default=True, type=int, help="Triton's --log-verbose level.")
+def server_cmd(grpc_port: int | None, metrics_port: int | None, **options) -> int:
+    """Serve a kitpose model (.onnx or engine) with Triton; exit code 2 for a model it cannot use."""
+    port = options["port"]
+    args = ServeOptions(grpc_port=grpc_port or port + 1, metrics_port=metrics_port or port + 2, **options)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         serve(args)
@@ -188,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {err}", file=sys.stderr, flush=True)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server (`kitpose serve` execs this in the serve env); returns the exit code."""
+    return run_command(server_cmd, argv, "python -m kitpose.serving.server")
 
 
 if __name__ == "__main__":

@@ -105,3 +105,12 @@ def test_default_falls_back_to_random_weights(monkeypatch, tmp_path):
     assert bench.input_size == (128, 128)
     with pytest.raises(FileNotFoundError, match="neither 'default', a preset"):
         load_bench_model(str(tmp_path / "nope.pt"))
+
+
+def test_triton_gets_results_when_given(monkeypatch, tmp_path):
+    """`kitpose bench --triton URL --results F` writes the load test's row to F (bench's own option
+    would otherwise swallow it)."""
+    seen = []
+    monkeypatch.setitem(sys.modules, "kitpose.bench.triton", types.SimpleNamespace(main=seen.append))
+    CliRunner().invoke(bench_cmd, ["--triton", "localhost:8001", "--results", str(tmp_path / "t.jsonl")])
+    assert seen and seen[0][-2:] == ["--results", str(tmp_path / "t.jsonl")]

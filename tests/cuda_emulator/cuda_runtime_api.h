@@ -40,9 +40,9 @@
 #define CUDART_VERSION 0  // kitpose._C.cuda_version() of the emulated build
 
 using cudaStream_t = void*;
-enum cudaError_t { cudaSuccess = 0 };
+enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1 };
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }  // a bad launch throws instead
-inline const char* cudaGetErrorString(cudaError_t) { return "no error"; }
+inline const char* cudaGetErrorString(cudaError_t err) { return err == cudaSuccess ? "no error" : "invalid argument"; }
 inline cudaError_t cudaGetDeviceCount(int* count) {
   *count = 0;  // no device: the kernels run on the host
   return cudaSuccess;

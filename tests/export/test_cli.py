@@ -45,7 +45,7 @@ def test_export_writes_onnx_and_manifest(tiny, tmp_path):
     meta = read_metadata(onnx_path)
     assert meta["model_name"] == "tiny" and meta["input_size"] == [64, 64]
     assert len(meta["sigmas"]) == 17 and "precision" not in meta  # fp32: the onnx stage output
-    from kitpose.export.verify import export_record, onnx_precision
+    from kitpose.export.report import export_record, onnx_precision
 
     assert onnx_precision(onnx_path) == "fp32" and export_record(onnx_path)["stage"] == "onnx"
     assert export_record(tiny[1]) is None  # no manifest beside the conftest export
@@ -140,3 +140,29 @@ def test_build_tensorrt_rtx_ahead_of_time(tiny, tmp_path):
     assert sidecar["profiles"][0]["max"] == [4, 3, 64, 64]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["engine_model"]["output"] == str(out)
+
+
+def test_parity_runs_an_engine_through_the_runtime_trt_runner(tiny, tmp_path, monkeypatch):
+    """Where TensorRT, cuda-python and a GPU exist, `kitpose parity --engine` runs the engine in the
+    runtime's TrtRunner. Here the fake modules of tests/fake_trt.py stand in, and the fake engine's
+    network is the ONNX in ONNX Runtime, so the engine row must pass the fp32 gate."""
+    import fake_trt
+    import numpy as np
+    import onnxruntime as ort
+
+    ckpt, onnx_path, ann, images = tiny
+    meta = read_metadata(onnx_path)
+    monkeypatch.setattr(fake_trt, "H", meta["heatmap_size"][0])  # the fake engine's output shape
+    monkeypatch.setattr(fake_trt, "W", meta["heatmap_size"][1])
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    network = lambda x: session.run(["heatmaps"], {"input": np.ascontiguousarray(x)})[0]  # noqa: E731
+    engine = tmp_path / "model.engine"
+    fake = fake_trt.install(monkeypatch, onnx_path, engine, network)
+    result = _invoke(parity_cmd, ["--model", ckpt, "--engine", engine, "--annotations", ann,
+                                  "--images", images, "--batch-size", 4, "--json", tmp_path / "p.json"])
+    assert result.exit_code == 0, result.output
+    torch_row, engine_row = json.loads((tmp_path / "p.json").read_text())["rows"]
+    assert engine_row["backend"] == "tensorrt" and engine_row["precision"] == "fp32"
+    assert engine_row["file"] == str(engine) and engine_row["gate"]["passed"], engine_row
+    assert engine_row["heatmap_max_abs"] <= 1e-4 and fake.plain_runs > 0  # the engine really ran
+    assert "tensorrt" in result.output and "PASS" in result.output

@@ -45,7 +45,7 @@ def test_missing_onnx_names_the_file(tmp_path):
 
 def test_pipeline_manifest_and_skip(exported, tmp_path):
     from kitpose.export import ExportConfig
-    from kitpose.export.__main__ import run_pipeline
+    from kitpose.export.pipeline import run_pipeline
     from kitpose.export.files import sha256_file
 
     from .conftest import META

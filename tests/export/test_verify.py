@@ -1,4 +1,5 @@
-"""Stage 5, the parity gate: gate logic on hand-made numbers, then torch vs ONNX Runtime for real."""
+"""Stage 5, the parity gate: gate logic on hand-made numbers, then torch vs ONNX Runtime for real,
+then an engine through the runtime's TrtRunner (fake TensorRT modules, tests/fake_trt.py)."""
 import json
 import warnings
 
@@ -7,8 +8,9 @@ import onnx
 import pytest
 
 from kitpose.export.files import ExportFileError
-from kitpose.export.verify import (BackendRun, Gates, check_gates, compare, exit_code,
-                                   keypoint_error, onnx_precision, verify_parity)
+from kitpose.export.eval_run import BackendRun
+from kitpose.export.gates import Gates, check_gates, compare, exit_code, keypoint_error
+from kitpose.export.report import onnx_precision, verify_parity
 
 
 def _row(max_abs=1e-5, assign=1.0, ap_delta=0.0):
@@ -148,7 +150,8 @@ def test_wrong_size_and_missing_data_are_named(exported, synth, tmp_path):
 
 
 def test_verify_stage_writes_report_and_raises_on_a_failed_gate(exported, synth, tmp_path):
-    from kitpose.export.verify import ParityError, verify
+    from kitpose.export.gates import ParityError
+    from kitpose.export.verify import verify
 
     model, path = exported("kitpose-w8-128")
     report = verify(path, tmp_path / "ok", model=model, annotations=synth[0], images=synth[1])
@@ -166,7 +169,7 @@ def test_pipeline_to_verify_checks_the_engine_source(tmp_path):
     import importlib.util
 
     from kitpose.export import ExportConfig
-    from kitpose.export.__main__ import run_pipeline
+    from kitpose.export.pipeline import run_pipeline
 
     if importlib.util.find_spec("tensorrt_rtx") is None:
         pytest.skip("tensorrt_rtx is not installed (pip install tensorrt-rtx-cu13)")

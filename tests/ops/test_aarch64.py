@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from cross_build import PY_HEADERS, ROOT, build, missing_tools, run_driver
-from helpers import (DARK_MAP_KINDS, heatmap_cases, hypothesis_heatmaps, hypothesis_points, point_cases,
+from helpers import (DARK_MAP_KINDS, TOLERANCES, heatmap_cases, hypothesis_heatmaps, hypothesis_points, point_cases,
                      random_affine, random_heatmaps)
 
-DARK_PX = 1e-4      # brief: DARK coordinates of the two builds within 1e-4 px
+DARK_PX = TOLERANCES["dark_twin_px"]  # DARK coordinates of the two builds within 1e-4 px
 WARP_LEVELS = 1.0   # brief: the warp within one 8-bit level
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CSRC = ROOT / "csrc"

@@ -16,7 +16,7 @@ from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference,
 
 pytestmark = pytest.mark.usefixtures("native")  # skipped with a reason when kitpose._C is not built
 HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-DARK_PX = 1e-4  # brief: the twins match the float64 reference within 1e-4 px
+DARK_PX = TOLERANCES["dark_twin_px"]  # the twins match the float64 reference within 1e-4 px
 
 
 def _kmedoids_vs_reference(x: np.ndarray, c: int, device: str = "cpu") -> None:
@@ -197,7 +197,8 @@ def test_warp_matches_opencv(fh, fw, oh, ow, b, swap, seed):
 
 
 def _assert_close_to_opencv(out: np.ndarray, expected: np.ndarray) -> None:
-    """Within 1e-3 everywhere except rare one-uint8-level rounding flips (<= 0.5% of values).
+    """Within 1e-3 everywhere except rare one-uint8-level rounding flips (<= 0.5% of values, and one
+    flip is always allowed: hypothesis found a 4x5 crop where the one flip was 1 of 60 values).
 
     OpenCV's float path computes a row's last SIMD-width pixels in a scalar loop that sums the
     coordinate in another order; where that lands the bilinear value on a .5 boundary the uint8
@@ -206,7 +207,8 @@ def _assert_close_to_opencv(out: np.ndarray, expected: np.ndarray) -> None:
     err = np.abs(out - expected)
     one_level = 1.0 / 255.0 / min(compiled.IMAGENET_STD) + 1e-3
     assert err.max() <= one_level, f"max error {err.max()} is more than one uint8 level"
-    assert (err > 1e-3).mean() <= 0.005, f"{(err > 1e-3).mean():.2%} of values differ from cv2.warpAffine"
+    flips = int((err > 1e-3).sum())
+    assert flips <= max(1, 0.005 * err.size), f"{flips} of {err.size} values differ from cv2.warpAffine"
 
 
 def test_warp_identity_by_hand():

@@ -25,13 +25,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulated_cuda import CSRC, EMULATOR, LAUNCH, ROOT, rewrite_launches
-from helpers import (DARK_MAP_KINDS, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
+from helpers import (DARK_MAP_KINDS, TOLERANCES, assert_kmedoids_like_reference, heatmap_cases, hypothesis_heatmaps,
                      hypothesis_points, point_cases, random_affine, random_heatmaps, random_points)
 from kitpose.ops import compiled
 from kitpose.ops.reference import dark_reference
 
 HYP = settings(max_examples=15, deadline=None)  # each example starts thousands of emulated threads
-DARK_PX = 1e-4  # brief: DARK coordinates within 1e-4 px of the reference
+DARK_PX = TOLERANCES["dark_twin_px"]  # DARK coordinates within 1e-4 px of the reference
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -196,6 +196,21 @@ def test_warp_kernel_matches_the_cpu_twin_on_random_shapes(cuda_emu, fh, fw, oh,
     frame = rng.integers(0, 256, (fh, fw, 3), dtype=np.uint8)
     mats = np.stack([random_affine(rng, (fh, fw), (oh, ow)) for _ in range(b)])
     assert_warp_like_cpu_twin(cuda_emu, frame, mats, (oh, ow), swap)
+
+
+@pytest.mark.parametrize("call,words", [
+    (lambda emu, p: emu.kmedoids_cuda(p, p, p, p, p, 1, 5, 3, 2, 0, 0), ["kmedoids", "max_iters", "0"]),
+    (lambda emu, p: emu.dark_decode_cuda(p, 0, p, p, 1, 1, 8, 8, 1, False, 0), ["dark_decode", "blur_kernel", "1"]),
+    (lambda emu, p: emu.warp_affine_cuda(p, p, p, 1, 0, 4, 2, 2, False, [0, 0, 0], [1, 1, 1], 0), ["warp_affine"]),
+], ids=["kmedoids_iters", "dark_kernel", "warp_frame"])
+def test_cuda_entry_points_refuse_bad_sizes_with_a_status_the_binding_raises(cuda_emu, call, words):
+    """The CUDA twins return cudaErrorInvalidValue without launching (no throw: they can sit in a
+    TensorRT plugin); the binding turns that into the ValueError the CPU twins raise, with its reason."""
+    scratch = np.zeros(64, np.float32)
+    with pytest.raises(ValueError) as info:
+        call(cuda_emu, _ptr(scratch))
+    for word in words:
+        assert word in str(info.value)
 
 
 def test_emulated_module_is_a_separate_build():

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import assert_same_partition, cpu_and_cuda, point_cases, random_points, separated_points
+import kitpose.native
+import kitpose.native_calls
 import kitpose.ops
 from kitpose.native import NativeUnavailableError
 from kitpose.ops import available_backends, dispatch, kmedoids, kmedoids_fixed
@@ -258,8 +260,8 @@ def test_auto_falls_back_to_the_reference_and_warns_once(monkeypatch):
 
 
 def test_compiled_backend_missing_says_what_to_build(monkeypatch):
-    monkeypatch.setitem(sys.modules, "kitpose.ops.compiled", None)  # import now fails
-    monkeypatch.delattr(kitpose.ops, "compiled", raising=False)
+    monkeypatch.setattr(kitpose.native, "load_native", lambda: None)  # kitpose._C not built
+    monkeypatch.setattr(dispatch, "load_native", lambda: None)
     with pytest.raises(NativeUnavailableError, match="pip install -e"):
         kmedoids(np.ones((1, 4, 3), np.float32), 2, backend="cpu")
     assert available_backends() == ("reference",)
@@ -285,9 +287,10 @@ def test_auto_uses_the_reference_beyond_the_compiled_size_limits(monkeypatch):
     def refuse(*args):
         raise AssertionError("the compiled op must not be called beyond its limits")
 
-    fake_module = types.SimpleNamespace(kmedoids=refuse, MAX_POINTS=4, MAX_CLUSTERS=8)
+    fake_module = types.SimpleNamespace(kmedoids=refuse)
     monkeypatch.setitem(sys.modules, "kitpose.ops.compiled", fake_module)
     monkeypatch.setattr(kitpose.ops, "compiled", fake_module, raising=False)
+    monkeypatch.setattr(kitpose.native_calls, "MAX_POINTS", 4)
     monkeypatch.setattr(dispatch, "compiled_available", lambda op, device: True)
     x = separated_points(1, 2, 2, 3, 4)  # N = 6 > MAX_POINTS
     with pytest.warns(RuntimeWarning, match="size"):

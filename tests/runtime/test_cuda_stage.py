@@ -14,7 +14,7 @@ import pytest
 
 from fake_trt import install
 from kitpose.bench.frames import synthetic_frame
-from kitpose.runtime.base import open_runner
+from kitpose.runtime.runners import open_runner
 from kitpose.runtime.model_files import resolve_model
 from kitpose.runtime.pipeline import PoseEstimator
 
@@ -40,7 +40,7 @@ def ort_network(onnx):
 def test_gpu_stage_matches_the_cpu_pipeline(monkeypatch, tmp_path, cuda_emu, default_onnx, animals):
     engine = tmp_path / "model.engine"
     fake = install(monkeypatch, default_onnx, engine, ort_network(default_onnx))
-    monkeypatch.setattr("kitpose.runtime.cuda_stage.require_cuda", lambda what: cuda_emu)
+    monkeypatch.setattr("kitpose.native_calls.require_cuda", lambda what: cuda_emu)
     data, boxes = synthetic_frame(animals, (360, 640), seed=animals)
     frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 

@@ -24,6 +24,18 @@ SCRIPT = textwrap.dedent("""
         importlib.import_module(f"kitpose.runtime.{info.name}")
     from kitpose.runtime.cli import infer_cmd
 
+    import kitpose.native_calls as calls  # the launch layer ops and runtime share, on numpy buffers
+    x = np.random.default_rng(0).random((2, 6, 3), dtype=np.float32)
+    assign, medoids, means = np.empty((2, 6), np.int64), np.empty((2, 2), np.int64), np.empty((2, 2, 3), np.float32)
+    ws = np.empty(max(1, calls.kmedoids_workspace_bytes((2, 6, 3), 2)), np.uint8)
+    calls.launch_kmedoids("cpu", *map(calls.data_ptr, (x, assign, medoids, means, ws)), (2, 6, 3), 2, 40)
+    assert (np.diff(medoids, axis=1) > 0).all() and set(assign.ravel()) <= {0, 1}, (assign, medoids)
+    crops = np.empty((1, 3, 4, 5), np.float32)
+    frame, mats = np.full((8, 10, 3), 255, np.uint8), np.eye(2, 3)[None]
+    calls.launch_warp_affine("cpu", *map(calls.data_ptr, (frame, mats, crops)), (8, 10), 1, (4, 5), False,
+                             (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert np.allclose(crops, 1.0), crops
+
     with PoseEstimator.from_file(sys.argv[1], flip_test=True) as est:
         frame = np.full((96, 128, 3), 90, np.uint8)
         poses = est(frame, [[10, 10, 60, 50], [0, 0, 128, 96]])

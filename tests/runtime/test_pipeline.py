@@ -145,3 +145,49 @@ def test_flip_test_heatmaps_match_torch(small_model, small_onnx):
     mirrored = TorchRunner(small_model)(crops[..., ::-1].copy())
     expect = 0.5 * (plain + flip_back(mirrored, est.metadata.flip_pairs))
     np.testing.assert_allclose(torch_maps, expect, atol=1e-6)
+
+
+def test_cuda_device_with_an_onnx_file_says_crops_stay_on_the_cpu(monkeypatch, small_onnx, caplog):
+    """device="cuda" on an ONNX file runs ORT's GPU providers with CPU crops, and says so."""
+    from kitpose.runtime import pipeline
+    from kitpose.runtime.ort_runner import OrtRunner
+
+    monkeypatch.setattr(pipeline, "open_runner", lambda *args: OrtRunner(small_onnx))  # no GPU here
+    with caplog.at_level("WARNING", logger="kitpose.runtime"), \
+            PoseEstimator.from_file(small_onnx, device="cuda") as est:
+        assert est._cuda is None
+    assert "crops and DARK decode stay on the CPU" in caplog.text
+
+
+@pytest.fixture()
+def fake_engine(monkeypatch, small_onnx, tmp_path):
+    """A TrtRunner over the fake TensorRT modules (tests/fake_trt.py; profile max batch 8), with the
+    GPU stage stubbed (these tests run no frame; tests/runtime/test_cuda_stage.py runs the real one)."""
+    from types import SimpleNamespace
+
+    from fake_trt import install
+
+    from kitpose.runtime.runners import open_runner
+
+    install(monkeypatch, small_onnx, tmp_path / "model.engine")
+    stub = lambda runner, meta: SimpleNamespace(close=lambda: None)  # noqa: E731
+    monkeypatch.setattr("kitpose.runtime.cuda_stage.CudaStage", stub)
+    return open_runner(tmp_path / "model.engine")
+
+
+@pytest.mark.parametrize("max_batch,used,warned", [(None, 8, False), (4, 4, False), (32, 8, True)],
+                         ids=["default", "below-profile", "above-profile"])
+def test_gpu_crops_batch_at_most_the_engine_profile(fake_engine, caplog, max_batch, used, warned):
+    with caplog.at_level("WARNING", logger="kitpose.runtime"):
+        est = PoseEstimator(fake_engine, fake_engine.metadata, max_batch=max_batch, device="cuda")
+    assert est.max_batch == used
+    assert ("exceeds the engine's profile maximum 8" in caplog.text) is warned
+    est.close()
+
+
+@pytest.mark.parametrize("kwargs,message", [({"max_batch": 0}, "max_batch must be >= 1"),
+                                            ({"device": "gpu"}, "device must be 'cpu' or 'cuda'")],
+                         ids=["zero-batch", "unknown-device"])
+def test_bad_batch_and_device_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PoseEstimator(_ConstRunner(), META, **kwargs)

@@ -17,7 +17,7 @@ def fake_trt(monkeypatch, small_onnx, tmp_path):
 
 @pytest.mark.parametrize("graphs", [False, True], ids=["plain", "cuda-graphs"])
 def test_buckets_give_each_row_its_own_result(fake_trt, graphs):
-    from kitpose.runtime.base import open_runner
+    from kitpose.runtime.runners import open_runner
 
     fake, engine = fake_trt
     runner = open_runner(engine, cuda_graphs=graphs)  # the path `kitpose infer --cuda-graphs` takes
@@ -33,3 +33,32 @@ def test_buckets_give_each_row_its_own_result(fake_trt, graphs):
     else:
         assert fake.contexts == 1 and not fake.graphs and fake.launches == 0
     runner.close()
+
+
+def test_outputs_names_every_engine_output(fake_trt):
+    """`outputs` (the parity gate's call) returns what `__call__` returns, by tensor name."""
+    from kitpose.runtime.runners import open_runner
+
+    _, engine = fake_trt
+    x = np.random.default_rng(1).standard_normal((10, 3, 128, 128)).astype(np.float32)
+    with open_runner(engine) as runner:
+        out = runner.outputs(x)  # 10 rows: chunks of 8 and 2
+        assert list(out) == ["heatmaps"] and out["heatmaps"].dtype == np.float32
+        np.testing.assert_array_equal(out["heatmaps"], runner(x))
+
+
+def test_engine_runtime_problem_names_what_is_missing(monkeypatch, fake_trt):
+    import sys
+
+    from kitpose.runtime.trt_runner import engine_runtime_problem
+
+    assert engine_runtime_problem() is None  # fake TensorRT, cuda-python and one "GPU"
+    monkeypatch.setattr(sys.modules["cuda.bindings.runtime"], "cudaGetDeviceCount", lambda: (100, 0))
+    assert "no CUDA GPU visible" in engine_runtime_problem()  # 100: cudaErrorNoDevice
+    monkeypatch.delitem(sys.modules, "tensorrt")
+    monkeypatch.setattr("importlib.import_module", _no_module)
+    assert "TensorRT runtime cannot run here" in engine_runtime_problem()
+
+
+def _no_module(name):
+    raise ImportError(f"No module named {name!r}")
