@@ -116,6 +116,26 @@ def _clean(a: dict, cats: dict, sizes: dict, images: Path, path: Path) -> Instan
     return Instance(images / name, box, kps)
 
 
+def episode_categories(annotations: str | Path, images: str | Path, single_category: bool = False
+                       ) -> dict[int, CapeCategory]:
+    """The categories of a file that can make episodes (2 or more clean instances: a support and a
+    query); `single_category` takes the whole file as one (`load_as_category`).
+
+    Raises:
+        ValueError naming the file when the file is malformed or no category is usable.
+    """
+    try:
+        cats = ({1: load_as_category(annotations, images, Path(annotations).stem)} if single_category
+                else load_mp100(annotations, images))
+    except (KeyError, IndexError) as err:
+        raise ValueError(f"{annotations}: not an MP-100 / COCO keypoints file ({err!r} missing)") from None
+    usable = {cid: c for cid, c in cats.items() if len(c.instances) >= 2}
+    if not usable:
+        raise ValueError(f"{annotations}: no category has the 2 clean instances an episode needs "
+                         "(one support, one query)")
+    return usable
+
+
 def episodes_per_epoch(cats: dict[int, CapeCategory]) -> list[int]:
     """Category id of every episode of one epoch: each category as often as the largest has instances."""
     most = max(len(c.instances) for c in cats.values())

@@ -20,20 +20,12 @@ from kitpose.errors import UserInputError
 
 def load_cape_categories(annotations: str | Path, images: str | Path, single_category: bool = False) -> dict:
     """category id -> CapeCategory with at least 2 clean instances (an episode needs a support and a query)."""
-    from kitpose.data.mp100 import load_as_category, load_mp100
+    from kitpose.data.mp100 import episode_categories
 
     try:
-        if single_category:
-            cats = {1: load_as_category(annotations, images, Path(annotations).stem)}
-        else:
-            cats = load_mp100(annotations, images)
-    except (ValueError, KeyError, IndexError) as err:
-        raise UserInputError(f"--annotations {annotations}: {err}") from None
-    usable = {cid: c for cid, c in cats.items() if len(c.instances) >= 2}
-    if not usable:
-        raise UserInputError(f"--annotations {annotations}: no category has the 2 clean instances an "
-                             "episode needs (one support, one query)")
-    return usable
+        return episode_categories(annotations, images, single_category)
+    except ValueError as err:
+        raise UserInputError(f"--annotations {err}") from None
 
 
 def evaluate_cape_model(model: nn.Module, annotations: str | Path, images: str | Path, shots: int = 1,

@@ -1,5 +1,13 @@
 """Model table and factory.
 
+Which module owns which job. This file holds the preset table (MODELS) and the factory
+(`create_model`, `load_model`). Architectures: `kitpose.py` (KITPose), `transpose.py` (TransPose),
+`btranspose.py` (BTranspose), `fmmp.py` with `fmmp_layers.py` (FMMP, category-agnostic). Their
+building blocks: `hrnet.py` (the HRNet backbone), `resnet.py` and `pyramid.py` (ResNet pieces and
+the feature pyramid), `layers.py` (transformer pieces), `deformable.py` (multi-scale deformable
+attention). `output.py` is the one output convention of every heatmap model, `official.py` imports
+official KITPose checkpoints, `complexity.py` counts parameters and compute.
+
 Dimension letters used across kitpose: B batch, N points or instances, K keypoints, C clusters
 (body parts) or channels, D feature dim, H/W heatmap size, h/w image size. Sizes are (h, w).
 
@@ -67,7 +75,7 @@ MODELS: dict[str, tuple[str, dict]] = {
     # the backbone; the spec estimates 41 / 17), and a small one that trains on a 2-core CPU.
     "fmmp-r50": ("fmmp", dict()),
     "fmmp-small": ("fmmp", dict(input_size=(128, 128), dim=64, heads=4, ffn=128, planes=(16, 32, 64, 128),
-                                blocks=(1, 1, 1, 1))),
+                                blocks=(1, 1, 1, 1), start="similarity")),
 }
 # the presets that map a crop to heatmaps (every arch but the category-agnostic one)
 HEATMAP_ARCHS = ("kitpose", "transpose", "btranspose")

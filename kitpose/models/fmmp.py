@@ -40,6 +40,10 @@ class FMMPConfig:
     planes: tuple[int, ...] = RESNET50["planes"]
     blocks: tuple[int, ...] = RESNET50["blocks"]
     num_keypoints: int = PADDED_K               # K, the padded keypoint count
+    # P_q^0: "centre" = (0.5, 0.5) for every point (the paper); "similarity" = the soft-argmax of the
+    # cosine similarity between F^0 and the query's finest level, supervised as an extra layer
+    # (ours: from scratch, with no ImageNet backbone, the centre start did not learn on a CPU budget)
+    start: str = "centre"
 
     def __post_init__(self):
         for name in ("input_size", "planes", "blocks"):
@@ -50,12 +54,15 @@ class FMMPConfig:
             raise ValueError(f"FMMPConfig.levels: the pyramid has 3 levels, got {self.levels}")
         if self.dim % self.heads or self.dim % 4:
             raise ValueError(f"FMMPConfig.dim {self.dim} must divide by heads {self.heads} and by 4")
+        if self.start not in ("centre", "similarity"):
+            raise ValueError(f"FMMPConfig.start must be 'centre' or 'similarity', got {self.start!r}")
         if not 2 <= self.structure_m <= 16:
             raise ValueError(f"FMMPConfig.structure_m must be in [2, 16], got {self.structure_m}")
 
 
 class CapeOutput(NamedTuple):
-    points: Tensor  # (L, B, K, 2) the query points after each layer; the last is the answer
+    points: Tensor  # (L, B, K, 2) the query points after each layer (with start "similarity", the
+                    # start P_q^0 first: L + 1 entries); the last is the answer
 
 
 class SupportState(NamedTuple):
@@ -80,6 +87,8 @@ class FMMP(nn.Module):
         self.support_layers = nn.ModuleList(layer() for _ in range(c.layers))
         self.query_layers = nn.ModuleList(layer() for _ in range(c.layers))
         self.updates = nn.ModuleList(PointUpdate(c.dim) for _ in range(c.layers))
+        if c.start == "similarity":
+            self.match_scale = nn.Parameter(torch.tensor(2.3))  # log of the cosine logits' scale (~10)
 
     def encode_support(self, images: Tensor, points: Tensor, visible: Tensor, table: Tensor | None) -> SupportState:
         b, s = images.shape[:2]
@@ -102,8 +111,12 @@ class FMMP(nn.Module):
         shot_mask = support.key_mask.repeat_interleave(s, 0)  # (B*S, K)
         shot_pyramid = [level.flatten(0, 1) for level in support.pyramid]  # (B*S, d, H_l, W_l)
         feats_q = support.f0  # (B, K, d): F_q^0 = F^0
-        points = torch.full((b, k, 2), 0.5, dtype=feats_q.dtype, device=feats_q.device)  # P_q^0
-        outputs = []
+        if self.config.start == "similarity":
+            points = self.match_points(feats_q, pyramid[-1])  # (B, K, 2)
+            outputs = [points]
+        else:
+            points = torch.full((b, k, 2), 0.5, dtype=feats_q.dtype, device=feats_q.device)  # P_q^0
+            outputs = []
         for l_sup, l_qry, update in zip(self.support_layers, self.query_layers, self.updates):
             shots = l_sup(feats_q.repeat_interleave(s, 0), shot_pts, shot_table,
                           l_sup.miner.project_values(shot_pyramid), shot_mask)  # (B*S, K, d)
@@ -113,6 +126,22 @@ class FMMP(nn.Module):
             points = update(feats_q, points)  # (B, K, 2)
             outputs.append(points)
         return CapeOutput(torch.stack(outputs))
+
+    def match_points(self, feats: Tensor, level: Tensor) -> Tensor:
+        """Soft-argmax of each keypoint feature's cosine similarity over one query level.
+
+        Args:
+            feats: (B, K, d) keypoint features; level: (B, d, H, W).
+        Returns:
+            (B, K, 2) expected xy in [0, 1] (pixel centres at (i + 0.5) / W).
+        """
+        b, d, h, w = level.shape
+        keys = nn.functional.normalize(level.flatten(2), dim=1)  # (B, d, H*W)
+        logits = torch.einsum("bkd,bdn->bkn", nn.functional.normalize(feats, dim=-1), keys)  # (B, K, H*W)
+        prob = (logits * self.match_scale.exp()).softmax(-1).view(b, -1, h, w)  # (B, K, H, W)
+        xs = (torch.arange(w, dtype=level.dtype, device=level.device) + 0.5) / w  # (W,)
+        ys = (torch.arange(h, dtype=level.dtype, device=level.device) + 0.5) / h  # (H,)
+        return torch.stack([(prob.sum(2) * xs).sum(-1), (prob.sum(3) * ys).sum(-1)], -1)  # (B, K, 2)
 
     def forward(self, query: Tensor, images: Tensor, points: Tensor, visible: Tensor, table: Tensor) -> CapeOutput:
         return self.forward_query(query, self.encode_support(images, points, visible, table))

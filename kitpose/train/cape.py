@@ -68,20 +68,15 @@ def build_cape_datasets(cfg: Config, input_size: tuple[int, int], ctx: DistConte
 
 
 def _categories(split: str, json_path: str, images: str):
-    from kitpose.data.mp100 import load_mp100
+    from kitpose.data.mp100 import episode_categories
 
     if not Path(json_path).is_file():
         raise ConfigError(f"data.{split}_json: {json_path} does not exist; give an MP-100-style file "
                           "(`kitpose synth OUT --cape` writes synthetic ones)")
     try:
-        cats = load_mp100(json_path, images)
+        return episode_categories(json_path, images)
     except ValueError as err:
         raise ConfigError(f"data.{split}_json: {err}") from None
-    usable = {cid: c for cid, c in cats.items() if len(c.instances) >= 2}
-    if not usable:
-        raise ConfigError(f"data.{split}_json: {json_path}: no category has the 2 clean instances an "
-                          "episode needs")
-    return usable
 
 
 def make_cape_objective(device: torch.device, amp: bool):

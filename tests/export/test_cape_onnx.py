@@ -1,5 +1,6 @@
 """FMMP's two ONNX graphs: support once, query per crop; parity with PyTorch in ONNX Runtime, metadata,
 and TensorRT-RTX ahead-of-time builds of both."""
+import dataclasses
 import json
 
 import numpy as np
@@ -26,7 +27,17 @@ def exported(tmp_path_factory):
 
 
 def test_query_points_match_pytorch_within_a_thousandth_of_the_crop(exported):
-    model, paths = exported
+    _assert_ort_matches_pytorch(*exported)
+
+
+def test_similarity_start_exports_with_the_same_parity(tmp_path):
+    """fmmp-small's start="similarity" (cosine matching + soft-argmax) in the query graph."""
+    torch.manual_seed(0)
+    model = FMMP(dataclasses.replace(CONFIG, start="similarity")).eval()
+    _assert_ort_matches_pytorch(model, export_cape_onnx(model, tmp_path, shots=2))
+
+
+def _assert_ort_matches_pytorch(model, paths):
     images, points, visible, table = dummy_support(model, shots=2, batch=3, seed=4)  # another batch size
     query = torch.randn(3, 3, 64, 64)
     with torch.no_grad():

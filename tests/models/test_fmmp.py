@@ -1,5 +1,7 @@
 """FMMP's model: deformable sampling against a direct bilinear reference, the recurrence's shapes and
 invariances, the loss, and the paper-size parameter count."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,21 @@ def test_paper_size_parameter_count():
     outside = total - sum(p.numel() for p in model.backbone.parameters())
     # the spec estimates ~41 M with ResNet-50 and ~17 M outside it
     assert 40e6 < total < 42e6 and 16e6 < outside < 17.5e6
+
+
+def test_similarity_start_finds_the_matching_feature_and_is_supervised_as_a_layer():
+    """start="similarity" (ours, for from-scratch training): P_q^0 is the soft-argmax of cosine
+    similarity over the query's finest level, returned before the 3 layers' points."""
+    torch.manual_seed(0)
+    model = FMMP(dataclasses.replace(SMALL, start="similarity")).eval()
+    level = torch.randn(1, 32, 8, 8) * 0.01  # (B, d, H, W): near-zero everywhere...
+    feats = torch.randn(1, 3, 32)  # (B, K, d)
+    for k, (y, x) in enumerate([(1, 6), (4, 4), (7, 0)]):
+        level[0, :, y, x] = feats[0, k] * 5  # ...but keypoint k's own feature at (y, x)
+    with torch.no_grad():
+        model.match_scale.fill_(torch.log(torch.tensor(200.0)))  # sharp: the argmax, softened a little
+        points = model.match_points(feats, level)  # (1, 3, 2)
+    want = torch.tensor([[[6.5, 1.5], [4.5, 4.5], [0.5, 7.5]]]) / 8
+    torch.testing.assert_close(points, want, atol=0.02, rtol=0)
+    out = model(*_episode())
+    assert out.points.shape == (4, 2, 70, 2)  # P_q^0 first, then the 3 layers
