@@ -11,6 +11,9 @@ Each step prints what it wrote and how long it took:
   6. a short benchmark (`kitpose bench`'s pipeline bench): the ONNX
      Runtime and PyTorch eager pipelines on the same frames, in
      interleaved rounds, with per-stage times                            OUT/bench.jsonl, OUT/bench.md
+  7. category-agnostic pose (kitpose/demo_cape.py): frame 0 and its
+     ground truth as the support of the embedded FMMP model, which has
+     never seen a quadruped, then the whole video                        OUT/cape/demo_cape.mp4, poses_cape.jsonl
 """
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ def _video_boxes(sidecar: Path, video: Path) -> tuple[dict[str, np.ndarray], lis
     return boxes, frames
 
 
-def _keypoint_error(frames: list, poses_jsonl: Path) -> float:
+def keypoint_error(frames: list, poses_jsonl: Path) -> float:
     """Mean distance (px) between predicted and visible GT keypoints over the video."""
     errors = []
     for row in map(json.loads, poses_jsonl.read_text().splitlines()):
@@ -79,10 +82,12 @@ def _build_engine(onnx: Path, out: Path) -> Path | None:
         print(f"   skipped: the tensorrt_rtx package is not installed ({err}); "
               f"`pip install tensorrt-rtx-cu13` (or kitpose[trt-rtx]) enables this step")
         return None
-    from kitpose.export.build_engine import build_engine
+    from kitpose.export.config import ExportConfig
+    from kitpose.export.pipeline import run_pipeline
     from kitpose.export.sidecar import read_sidecar
 
-    engine = build_engine(onnx, out, backend="tensorrt_rtx", compute_capability="8.6", batch=(1, 8, 16))
+    cfg = ExportConfig(precision="fp32", backend="tensorrt_rtx", compute_capability="8.6", batch=(1, 8, 16))
+    engine = run_pipeline(onnx, out.parent, cfg, start="engine", stop_after="engine", dst=out)
     record = read_sidecar(engine)
     print(f"   {engine} ({engine.stat().st_size / 1e6:.1f} MB), {record['flavour']} {record['version']}, "
           f"built in {record['build_seconds']:.1f} s for compute capability 8.6 (runs on a GPU only)")
@@ -105,8 +110,7 @@ def _run_pipeline(onnx: Path, video: Path, boxes: dict, out: Path) -> Any:
 def _parity(model, onnx: Path, out: Path, num_images: int) -> dict:
     """verify_parity on held-out synthetic images (a seed the training data never used)."""
     from kitpose.data.synthetic import generate_dataset
-    from kitpose.export.cli import format_rows
-    from kitpose.export.verify import verify_parity, write_report
+    from kitpose.export.report import format_rows, verify_parity, write_report
 
     data = out / "parity_data"
     ann = generate_dataset(data, num_images, seed=777, image_size=(192, 192), split="val")
@@ -153,7 +157,7 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
     """
     from kitpose.data.synthetic import generate_video
     from kitpose.export import ExportConfig
-    from kitpose.export.cli import export_variants
+    from kitpose.export.pipeline import run_pipeline
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,35 +165,55 @@ def run_demo(model_spec: str = "default", out_dir: str | Path = "out", frames: i
     model = bench.model
     print(f"model: {model_spec} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M "
           f"parameters, input {tuple(model.config.input_size)})")
-    with _step(f"1/6 synthetic video ({frames} frames, {VIDEO_SIZE[1]}x{VIDEO_SIZE[0]})"):
+    with _step(f"1/7 synthetic video ({frames} frames, {VIDEO_SIZE[1]}x{VIDEO_SIZE[0]})"):
         video = out / "demo_input.mp4"
         sidecar = generate_video(video, num_frames=frames, seed=0, size=VIDEO_SIZE)
         boxes, truth = _video_boxes(sidecar, video)
         print(f"   {video}, ground truth {sidecar}")
-    with _step("2/6 ONNX export"):
+    with _step("2/7 ONNX export"):
         # the embedded checkpoint goes in as its file, so a second demo into the same folder finds it
         # unchanged in the manifest and skips the export (a module has no hash to compare)
         source = _default_checkpoint() if model_spec == "default" and bench.weights == "trained" else model
-        onnx = export_variants(source, out / "export", ["fp32"], ExportConfig(precision="fp32"))["fp32"]
+        onnx = run_pipeline(source, out / "export", ExportConfig(precision="fp32"), stop_after="onnx")
         print(f"   {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")
-    with _step("3/6 TensorRT-RTX engine (ahead of time, SM 8.6)"):
+    with _step("3/7 TensorRT-RTX engine (ahead of time, SM 8.6)"):
         engine = _build_engine(onnx, out / "export" / "model.engine")
-    with _step("4/6 torch-free pipeline on the video (ONNX Runtime)"):
+    with _step("4/7 torch-free pipeline on the video (ONNX Runtime)"):
         stats = _run_pipeline(onnx, video, boxes, out)
-        error = _keypoint_error(truth, out / "poses.jsonl")
+        error = keypoint_error(truth, out / "poses.jsonl")
         print(f"   {stats.frames} frames, {stats.instances} animals, {stats.skipped} skipped, "
               f"{stats.fps:.1f} fps; mean keypoint error {error:.2f} px (visible joints vs ground truth)")
         print(f"   {out / 'demo.mp4'}, {out / 'poses.jsonl'}")
-    with _step(f"5/6 parity PyTorch vs ONNX Runtime ({parity_images} held-out synthetic images)"):
+    with _step(f"5/7 parity PyTorch vs ONNX Runtime ({parity_images} held-out synthetic images)"):
         report = _parity(model, onnx, out, parity_images)
         print(f"   {out / 'parity.json'}: {'PASS' if report['passed'] else 'FAIL'}")
-    with _step(f"6/6 benchmark (ORT vs PyTorch eager pipelines, {'/'.join(map(str, bench_instances))} "
+    with _step(f"6/7 benchmark (ORT vs PyTorch eager pipelines, {'/'.join(map(str, bench_instances))} "
                f"animals per 1280x720 frame)"):
         rows = _bench(bench, onnx, out, bench_instances, bench_seconds)
+    with _step("7/7 category-agnostic pose (default-cape): support = frame 0 + its ground truth, then the video"):
+        cape = _cape(video, truth, boxes, out / "cape")
     if model_spec == "default":
         from kitpose.default_model import NOTE, REAL_FIXTURE_COMMAND
 
         print(f"note: {NOTE}.\n   The real-image figure is reproduced by: {REAL_FIXTURE_COMMAND}")
     return {"video": out / "demo.mp4", "poses": out / "poses.jsonl", "onnx": onnx, "engine": engine,
             "parity": out / "parity.json", "parity_passed": report["passed"], "bench": rows,
-            "frames": stats.frames, "instances": stats.instances, "keypoint_error_px": error}
+            "frames": stats.frames, "instances": stats.instances, "keypoint_error_px": error, "cape": cape}
+
+
+def _cape(video: Path, truth: list, boxes: dict, out: Path) -> dict | None:
+    """Step 7, or None (with the reason printed) while the embedded CAPE model is not installed."""
+    from kitpose.default_model import CAPE_NOTE
+    from kitpose.demo_cape import run_cape_part
+    from kitpose.runtime.model_files import default_cape_checkpoint
+
+    if not default_cape_checkpoint().is_file():
+        print(f"   skipped: the embedded CAPE model {default_cape_checkpoint()} is not installed")
+        return None
+    result = run_cape_part(video, truth, boxes, out)
+    stats = result["stats"]
+    print(f"   support {result['support_image']} + {result['support']}; {stats.frames} frames, "
+          f"{stats.instances} animals; mean keypoint error {result['error_px']:.2f} px")
+    print(f"   {result['video']}, {result['poses']}")
+    print(f"   note: {CAPE_NOTE}")
+    return result
