@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import kitpose
-from kitpose.default_model import HOW_TO_REAL, SHORT_NOTE
+from kitpose.default_model import CAPE_NOTE, HOW_TO_REAL, SHORT_NOTE
 from kitpose.native import load_native
 
 # Python packages whose presence and version matter to one of the backends.
@@ -127,7 +127,8 @@ def format_info(info: dict) -> str:
             ("jetson", f"{info['jetson_board']['model']}, L4T {info['jetson_board']['l4t'] or '?'}"
              if info.get("jetson_board") else "no"),
             ("kitpose._C", native_line),
-            ("default model", f"{SHORT_NOTE}; {HOW_TO_REAL}")]
+            ("default model", f"{SHORT_NOTE}; {HOW_TO_REAL}"),
+            ("default-cape", CAPE_NOTE)]
     rows += [(name, ver or "not installed") for name, ver in info["packages"].items()
              if ver or name in ("torch", "onnxruntime", "tensorrt", "tensorrt-rtx")]
     rows.append(("onnxruntime providers", ", ".join(info["onnxruntime_providers"]) or "-"))
