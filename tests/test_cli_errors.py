@@ -88,3 +88,13 @@ def test_bad_arguments_give_one_clean_error_line(bad, command, args):
     assert proc.returncode != 0, shown
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("Error")]
     assert len(errors) == 1, shown
+
+
+def test_every_subcommand_has_help():
+    """`kitpose COMMAND --help` works for every command the group lists (issue 14)."""
+    from click import Context
+    from click.testing import CliRunner
+
+    for name in main.list_commands(Context(main)):
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, (name, result.output)
