@@ -145,8 +145,8 @@ def load_model(spec: str | os.PathLike) -> nn.Module:
         return model_from_checkpoint(load_checkpoint(DEFAULT_CHECKPOINT), str(DEFAULT_CHECKPOINT))
     if str(spec) == "default-cape":
         if not DEFAULT_CAPE_CHECKPOINT.is_file():
-            raise FileNotFoundError(f"the embedded default CAPE model {DEFAULT_CAPE_CHECKPOINT} is missing (not "
-                                    "shipped yet); pass an FMMP checkpoint or exported CAPE folder instead")
+            raise FileNotFoundError(f"the embedded default CAPE model {DEFAULT_CAPE_CHECKPOINT} is missing; "
+                                    "reinstall kitpose, or pass an FMMP checkpoint or exported CAPE folder")
         return model_from_checkpoint(load_checkpoint(DEFAULT_CAPE_CHECKPOINT), str(DEFAULT_CAPE_CHECKPOINT))
     if str(spec) in MODELS:
         return create_model(str(spec)).eval()

@@ -98,7 +98,7 @@ def resolve_cape_model(spec: str, shots: int = 1, cache: Path | None = None) -> 
     """
     path = default_cape_checkpoint() if spec == DEFAULT_CAPE else Path(spec)
     if spec == DEFAULT_CAPE and not path.is_file():
-        raise ModelFileError(f"{path}: the embedded default CAPE model is missing (not shipped yet); pass "
+        raise ModelFileError(f"{path}: the embedded default CAPE model is missing; reinstall kitpose, or pass "
                              f"--model with an FMMP checkpoint or a folder holding support.onnx and query.onnx")
     if path.is_dir():
         return path
