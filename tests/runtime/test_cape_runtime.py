@@ -176,14 +176,22 @@ def test_missing_graph_file_is_named(cape_dir, tmp_path):
 
 
 def test_missing_default_cape_is_one_clear_error(monkeypatch, tmp_path):
-    if default_cape_checkpoint().is_file():
-        pytest.skip(f"{default_cape_checkpoint()} is in this checkout")
+    """As an install without the asset meets it (the asset is pointed at a path that does not exist)."""
+    import kitpose.models
+    import kitpose.runtime.model_files as model_files
+
+    monkeypatch.setattr(model_files, "default_cape_checkpoint", lambda: tmp_path / "default_cape.pt")
+    monkeypatch.setattr(kitpose.models, "DEFAULT_CAPE_CHECKPOINT", tmp_path / "default_cape.pt")
     with pytest.raises(ModelFileError, match="default CAPE model is missing"):
         resolve_cape_model("default-cape")
-    from kitpose.models import load_model
-
     with pytest.raises(FileNotFoundError, match="default CAPE model .* is missing"):
-        load_model("default-cape")
+        kitpose.models.load_model("default-cape")
+
+
+def test_the_shipped_default_cape_resolves(tmp_path):
+    assert default_cape_checkpoint().is_file()
+    folder = resolve_cape_model("default-cape", cache=tmp_path)
+    assert (folder / "support.onnx").is_file() and (folder / "query.onnx").is_file()
 
 
 def test_a_heatmap_checkpoint_is_not_a_cape_model(tmp_path):
