@@ -16,6 +16,7 @@ import click
 
 from kitpose.bench.suite import BENCH_NAMES, OPTIONAL_BENCHES, Options
 from kitpose.bench.timing import RESULTS_DIR
+from kitpose.commands import parse_hw
 
 MODEL_HELP = "'default' (embedded model), a preset such as kitpose-w32-256 (random weights), or a checkpoint."
 
@@ -31,14 +32,8 @@ def _list(kind):
 
 
 def _size(ctx, param, value: str) -> tuple[int, int]:
-    """A click callback turning 'HxW' into (h, w)."""
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected HxW, e.g. 1080x1920") from None
-    if h < 64 or w < 64:
-        raise click.BadParameter(f"{value!r}: frames must be at least 64x64")
-    return h, w
+    """A click callback turning 'HxW' into (h, w), frames at least 64x64."""
+    return parse_hw(value, 64, "1080x1920")
 
 
 def _triton(ctx: click.Context, url: str, extra: list[str]) -> None:

@@ -30,7 +30,7 @@ import click
 import numpy as np
 
 from kitpose.bench.timing import append_rows
-from kitpose.commands import run_command
+from kitpose.commands import parse_hw, run_command
 from kitpose.serving.client import PoseClient, ServedPoses, ServingError
 
 OUTSIDE_EVERY = 10     # every 10th request gets one extra box outside the frame (must come back dropped)
@@ -245,12 +245,7 @@ def _command_line(ctx: click.Context) -> str:
 
 def _image_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A click callback checking 'HxW' (kept as text: the row records it so)."""
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected HxW, e.g. 480x640") from None
-    if h < 1 or w < 1:
-        raise click.BadParameter(f"{value!r}: both sides must be >= 1")
+    parse_hw(value)
     return value
 
 

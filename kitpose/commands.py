@@ -92,3 +92,14 @@ def run_command(command: click.Command, argv: list[str] | None, prog_name: str, 
         click.echo("Aborted!", err=True)
         return 1
     return code if isinstance(code, int) else 0
+
+
+def parse_hw(value: str, min_side: int = 1, example: str = "480x640") -> tuple[int, int]:
+    """'HxW' as (h, w), or a click.BadParameter naming the value (for option callbacks)."""
+    try:
+        h, w = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected HxW, e.g. {example}") from None
+    if h < min_side or w < min_side:
+        raise click.BadParameter(f"{value!r}: both sides must be at least {min_side}")
+    return h, w
