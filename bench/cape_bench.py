@@ -17,9 +17,7 @@ import cv2
 import numpy as np
 
 from kitpose.bench.frames import synthetic_frame
-from kitpose.bench.memory import peak_rss_mib, reset_peak_rss
-from kitpose.bench.model_bench import Method, Tally
-from kitpose.bench.timing import summarize, time_calls
+from kitpose.bench.model_bench import Method, time_interleaved
 
 # mode -> the mode its ratio_p50 is taken over
 RATIO_OVER = {"frame-reencode": "frame-cached", "frame-cached": "frame-kitpose", "instance-fmmp": "instance-kitpose"}
@@ -88,22 +86,6 @@ def _targets(cape_dir: Path, kitpose_onnx: Path, frame: np.ndarray, boxes: np.nd
             "instance-kitpose": (lambda: kitpose.runner(kp_crop), 1)}, [cached, fresh, kitpose]
 
 
-def time_targets(targets: dict, method: Method) -> dict[str, dict]:
-    """Warm-up, then interleaved rounds of every target. Returns mode -> latency stats and memory."""
-    for fn, _ in targets.values():
-        for _ in range(method.warmup):
-            fn()
-    tallies = {mode: Tally([]) for mode in targets}
-    share = max(1, -(-method.repeat // method.rounds))  # ceil
-    for _ in range(method.rounds):
-        for mode, (fn, _) in targets.items():
-            scope = reset_peak_rss()
-            times = time_calls(fn, share, method.min_seconds / method.rounds, max_repeat=20 * share)
-            tallies[mode].add(times, peak_rss_mib(), None, scope)
-    return {mode: {**summarize(t.times), "warmup": method.warmup, "timer": "perf_counter", "host_peak_rss_mib": t.rss,
-                   "rss_scope": t.scope, "device_peak_mib": None} for mode, t in tallies.items()}
-
-
 def run_cape_bench(kitpose_bench, cape_model: str, instances: list[int], method: Method, work_dir: Path,
                    frame_size: tuple[int, int] = (720, 1280)) -> tuple[list[dict], list[str]]:
     """Rows of every mode at every boxes-per-frame count (see the module docstring).
@@ -128,7 +110,7 @@ def run_cape_bench(kitpose_bench, cape_model: str, instances: list[int], method:
         data, boxes = synthetic_frame(count, frame_size)
         frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         targets, opened = _targets(cape_dir, kitpose_bench.onnx["fp32"], frame, boxes, method.threads)
-        stats = time_targets(targets, method)
+        stats = time_interleaved({mode: fn for mode, (fn, _) in targets.items()}, method)
         for pipe in opened:
             pipe.close()
         for mode, s in stats.items():

@@ -53,22 +53,19 @@ def _files(model_spec: str, out: Path) -> tuple[object, dict[str, Path]]:
 
 
 def _latencies(files: dict[str, Path], batch: int, threads: int, repeat: int, rounds: int) -> dict[str, dict]:
-    """p50/p90 per file at one batch size, the files' calls interleaved in `rounds` rounds."""
-    from kitpose.bench.timing import summarize, time_calls
+    """Latency stats per file at one batch size, the files' calls interleaved in `rounds` rounds."""
+    from kitpose.bench.model_bench import Method, time_interleaved
     from kitpose.runtime.ort_runner import OrtRunner
 
     runners = {name: OrtRunner(path, threads=threads) for name, path in files.items()}
     h, w = runners["fp32"].metadata.input_size
     x = np.random.default_rng(0).standard_normal((batch, 3, h, w)).astype(np.float32)  # (B, 3, h, w)
-    times = {name: [] for name in runners}
-    for runner in runners.values():
-        runner(x)  # warm-up
-    for _ in range(rounds):
-        for name, runner in runners.items():
-            times[name] += time_calls(lambda r=runner: r(x), max(1, repeat // rounds))
-    for runner in runners.values():
-        runner.close()
-    return {name: summarize(t) for name, t in times.items()}
+    try:
+        return time_interleaved({name: lambda r=runner: r(x) for name, runner in runners.items()},
+                                Method(warmup=1, repeat=repeat, min_seconds=0.0, threads=threads, rounds=rounds))
+    finally:
+        for runner in runners.values():
+            runner.close()
 
 
 def _accuracy(bench, files: dict[str, Path], images: int) -> dict[str, float]:

@@ -6,7 +6,9 @@ backend alike instead of whichever ran during it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +58,26 @@ def _timed_round(target: Target, x, method: Method, tally: Tally) -> None:
     times = time_calls(lambda: target.call(x), share, method.min_seconds / method.rounds,
                        max_repeat=20 * share, cuda_events=cuda_events)
     tally.add(times, peak_rss_mib(), device_peak_mib(method.device), scope)
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], method: Method) -> dict[str, dict]:
+    """Host-timed calls of every fn: warm-up, then interleaved rounds so passing load hits all alike.
+
+    Returns:
+        name -> latency stats (summarize), warm-up, timer and host memory peak.
+    """
+    for fn in fns.values():
+        for _ in range(method.warmup):
+            fn()
+    tallies = {name: Tally([]) for name in fns}
+    share = max(1, -(-method.repeat // method.rounds))  # ceil
+    for _ in range(method.rounds):
+        for name, fn in fns.items():
+            scope = reset_peak_rss()
+            times = time_calls(fn, share, method.min_seconds / method.rounds, max_repeat=20 * share)
+            tallies[name].add(times, peak_rss_mib(), None, scope)
+    return {name: {**summarize(t.times), "warmup": method.warmup, "timer": "perf_counter", "host_peak_rss_mib": t.rss,
+                   "rss_scope": t.scope, "device_peak_mib": None} for name, t in tallies.items()}
 
 
 def sweep(targets: list[Target], batches: list[int], input_size: tuple[int, int], method: Method,

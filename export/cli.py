@@ -15,18 +15,13 @@ from typing import Any
 
 import click
 
+from kitpose.commands import InputError
 from kitpose.export.config import ExportConfig
 from kitpose.export.report import format_rows, verify_parity, write_report
 
 MODEL_HELP = ("'default' (the embedded model), a preset name (random weights), a kitpose checkpoint, "
               "or an official KITPose .pth together with --official-config.")
 PRECISIONS = ("fp32", "fp16", "int8")
-
-
-class InputError(click.ClickException):
-    """A missing or corrupted input, or a backend that cannot run here (exit code 2)."""
-
-    exit_code = 2
 
 
 class GateFailed(click.ClickException):
@@ -113,6 +108,15 @@ def _model_options(fn):
     return click.option("--model", "model_spec", default="default", show_default=True, help=MODEL_HELP)(fn)
 
 
+def _engine_options(fn):
+    """--backend, --batch and --compute-capability, as build and the pipeline take them."""
+    fn = click.option("--compute-capability", default=None,
+                      help="Ahead-of-time engine target such as 8.6 (tensorrt_rtx); default: the local GPU.")(fn)
+    fn = click.option("--batch", default="1:8:32", show_default=True, help="Engine batch profile min:opt:max.")(fn)
+    return click.option("--backend", default="auto", show_default=True,
+                        type=click.Choice(["auto", "tensorrt", "tensorrt_rtx"]))(fn)
+
+
 def _errors_as_input_errors(fn):
     """Turn the stages' file/config errors into InputError (exit 2) with their message."""
 
@@ -177,11 +181,7 @@ def export_cmd(model_spec: str, official_config: Path | None, out_dir: Path, pre
               help="ONNX from `kitpose export`.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Engine file; <out>.json records its build target.")
-@click.option("--backend", default="auto", show_default=True,
-              type=click.Choice(["auto", "tensorrt", "tensorrt_rtx"]))
-@click.option("--batch", default="1:8:32", show_default=True, help="Batch profile min:opt:max.")
-@click.option("--compute-capability", default=None,
-              help="Ahead-of-time target such as 8.6 (tensorrt_rtx); default: the local GPU.")
+@_engine_options
 @click.option("--dla-core", default=None, type=click.IntRange(min=0),
               help="DLA core (TensorRT 10.x, Jetson).")
 @click.option("--timing-cache", default=None, type=click.Path(dir_okay=False), help="Timing cache file.")
@@ -213,11 +213,7 @@ STAGE_NAMES = ("onnx", "precision", "engine", "verify")  # kitpose.export.pipeli
 @click.option("--precision", default="fp16", show_default=True, type=click.Choice(PRECISIONS))
 @click.option("--dataset", default="ap10k", show_default=True,
               help="Keypoint metadata written into the ONNX and the parity gate's sigmas.")
-@click.option("--backend", default="auto", show_default=True,
-              type=click.Choice(["auto", "tensorrt", "tensorrt_rtx"]))
-@click.option("--batch", default="1:8:32", show_default=True, help="Engine batch profile min:opt:max.")
-@click.option("--compute-capability", default=None,
-              help="Ahead-of-time engine target such as 8.6 (tensorrt_rtx); default: the local GPU.")
+@_engine_options
 @_errors_as_input_errors
 def pipeline_cmd(model_spec: str, official_config: Path | None, out_dir: Path, start: str, stop_after: str,
                  precision: str, dataset: str, backend: str, batch: str, compute_capability: str | None) -> None:

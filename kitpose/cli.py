@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kitpose.commands import LazyGroup
+from kitpose.commands import InputError, LazyGroup
 from kitpose.default_model import MODEL_HELP
 from kitpose.errors import UserInputError
 
@@ -51,15 +51,6 @@ def _bench() -> click.Command:
 
 LAZY_COMMANDS = {"infer": _infer, "export": _export, "build": _build, "parity": _parity, "serve": _serve,
                  "bench": _bench}
-
-
-class InputError(click.ClickException):
-    """A user's input that cannot be used: one `Error: ...` line and exit code 2 (as click's usage errors)."""
-
-    exit_code = 2
-
-    def __init__(self, message: str) -> None:
-        super().__init__("; ".join(line.strip() for line in str(message).splitlines() if line.strip()))
 
 
 class _LazyGroup(LazyGroup):

@@ -18,6 +18,16 @@ import click
 CommandLoader = Callable[[], click.Command]
 
 
+class InputError(click.ClickException):
+    """A user's input that cannot be used: one `Error: ...` line (a multi-line message joined) and exit
+    code 2, as click's own usage errors."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__("; ".join(line.strip() for line in str(message).splitlines() if line.strip()))
+
+
 def is_third_party(err: ImportError) -> bool:
     """True when an ImportError names a module outside kitpose (a package that is not installed).
 

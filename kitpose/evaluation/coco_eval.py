@@ -36,7 +36,7 @@ def check_sigmas(sigmas: Sequence[float], num_keypoints: int, source: str) -> np
 
 
 def evaluate_coco(gt: str | Path | Mapping, results: str | Path | list,
-                  sigmas: Sequence[float]) -> dict[str, float]:
+                  sigmas: Sequence[float], source: str | None = None) -> dict[str, float]:
     """OKS keypoint AP/AR of COCO results against a COCO-keypoints ground truth.
 
     Args:
@@ -45,11 +45,12 @@ def evaluate_coco(gt: str | Path | Mapping, results: str | Path | list,
         results: result JSON path or list of result dicts (image_id, category_id, keypoints
             of length 3K, score). Result category ids must be the GT categories.
         sigmas: (K,) per-keypoint OKS sigmas of the dataset (not divided by 10 again).
+        source: what error messages call a results list (the file it was read from).
     Returns:
         dict with AP, AP50, AP75, APM, APL, AR, AR50, AR75, ARM, ARL (fractions; -1 = undefined).
     """
     truth = load_coco_gt(gt)
-    dets, source = load_results(results)
+    dets, source = load_results(results, source)
     check_results(dets, truth, source)
     sigma_array = check_sigmas(sigmas, truth.num_keypoints, truth.source)
     log = io.StringIO()

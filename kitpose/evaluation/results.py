@@ -104,16 +104,19 @@ def write_results(results: list[dict], path: str | Path) -> Path:
     return path
 
 
-def load_results(results: str | Path | list) -> tuple[list[dict], str]:
+def load_results(results: str | Path | list, source: str | None = None) -> tuple[list[dict], str]:
     """Result dicts from a JSON file or a list (deep-copied: pycocotools edits them in place).
 
+    Args:
+        results: a results JSON file or the list read from one.
+        source: what error messages call a list (e.g. the file it came from); default "<list>".
     Returns:
-        (results, source) where source names the file or "<list>" for error messages.
+        (results, source) where source names the file or the list for error messages.
     """
     if isinstance(results, (str, Path)):
         data, source = read_json(results, "results"), str(results)
     else:
-        data, source = copy.deepcopy(results), "<list>"
+        data, source = copy.deepcopy(results), source or "<list>"
     if not isinstance(data, list):
         raise EvaluationError(f"results {source}: expected a JSON list of result objects; "
                          f"got {type(data).__name__}")

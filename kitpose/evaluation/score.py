@@ -46,7 +46,7 @@ def score_results_file(annotations: str | Path, predictions: str | Path, dataset
               "predictions": str(predictions), "num_predictions": len(preds)}
     if metric == "oks_ap":
         sigma_values = sigmas if sigmas is not None else dataset_sigmas(dataset)
-        report["metrics"] = evaluate_coco(annotations, predictions, sigma_values)  # errors name the file
+        report["metrics"] = evaluate_coco(annotations, preds, sigma_values, source)
     else:
         report.update(_pck_report(annotations, preds, source, pck_thr, ak_plus_one))
     if json_out is not None:

@@ -65,13 +65,17 @@ def resolve_model(spec: str, cache: Path | None = None) -> Path:
     return dst
 
 
-def export_checkpoint(checkpoint: Path, dst: Path) -> Path:
-    """Export a kitpose checkpoint to ONNX with kitpose.export (needs torch)."""
+def _require_torch(checkpoint: Path, instead: str) -> None:
+    """An ImportError naming the checkpoint and what to do instead when torch is not installed."""
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise ImportError(f"{checkpoint}: exporting a checkpoint needs PyTorch; export it to ONNX "
-                          f"on a machine with torch (kitpose export) and pass the .onnx") from None
+        raise ImportError(f"{checkpoint}: exporting a checkpoint needs PyTorch; {instead}") from None
+
+
+def export_checkpoint(checkpoint: Path, dst: Path) -> Path:
+    """Export a kitpose checkpoint to ONNX with kitpose.export (needs torch)."""
+    _require_torch(checkpoint, "export it to ONNX on a machine with torch (kitpose export) and pass the .onnx")
     from kitpose.export import export_onnx
     from kitpose.models import load_model
 
@@ -118,11 +122,7 @@ def resolve_cape_model(spec: str, shots: int = 1, cache: Path | None = None) -> 
 
 def export_cape_checkpoint(checkpoint: Path, dst: Path, shots: int) -> Path:
     """Export an FMMP checkpoint to dst/support.onnx + dst/query.onnx (needs torch)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise ImportError(f"{checkpoint}: exporting a checkpoint needs PyTorch; export it with "
-                          f"kitpose.export.cape_onnx on a machine with torch and pass the folder") from None
+    _require_torch(checkpoint, "export it with kitpose.export.cape_onnx on a machine with torch and pass the folder")
     from kitpose.export.cape_onnx import export_cape_onnx
     from kitpose.models import load_model
     from kitpose.models.fmmp import FMMP
