@@ -22,13 +22,15 @@
 #   model_w32      kitpose-w32-256 eager fp32/fp16, channels-last, CUDA graphs, batch 1..256
 #   pipeline       1080p frames with 1/8/32 animals: GPU warp -> fp16 model (CUDA graphs) -> GPU DARK
 #                  vs the official-style pipeline and PyTorch eager on the same GPU, per stage
+#   pipeline_compile  the same at 32 animals with the model through torch.compile (kernels-compile)
 #   train          50 AMP steps of kitpose-w32-256 at batch 32, our k-medoids vs the official loop
 #   pipeline_default  the pipeline bench on the trained default model (peaked maps: DARK's usual path)
 #   model_default  the default model, same variants and sweep as model_w32
 #   compile        torch.compile of kitpose-w32-256 fp16 (where it compiles in the time left)
 #   summary        summary.json / summary.md: steps, and every GPU target met / missed / not measured
 #
-# GPU_CHECK_STEPS="build cuda_ready ...": run only the named steps (a short rerun); GPU_CHECK_BATCHES
+# GPU_CHECK_STEPS="build cuda_ready ...": run only the named steps (a short rerun; the summary always
+# runs); GPU_CHECK_BATCHES
 # GPU_CHECK_INSTANCES and GPU_CHECK_COMPILE_BATCHES override the model sweep, the animals per frame and
 # the torch.compile batches.
 # --dry-run: the same steps on this CPU with tiny sizes (device cpu, no sanitizers, pytest collects
@@ -52,7 +54,7 @@ if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then expor
 step() {
   local name=$1 limit=$2
   shift 2
-  if [[ -n ${GPU_CHECK_STEPS:-} && " $GPU_CHECK_STEPS " != *" $name "* ]]; then
+  if [[ -n ${GPU_CHECK_STEPS:-} && $name != summary && " $GPU_CHECK_STEPS " != *" $name "* ]]; then
     skip "$name" "not in GPU_CHECK_STEPS"
     return
   fi
@@ -82,9 +84,10 @@ skip() {
 
 W32=kitpose-w32-256
 if ((DRY)); then
-  DEV=cpu BATCHES=1,2 INSTANCES=1,2 STEPS=2 TRAIN_BATCH=2 REPEAT=2 SECS=0
+  DEV=cpu BATCHES=1,2 INSTANCES=1,2 STEPS=2 TRAIN_BATCH=2 REPEAT=2 SECS=0 FAST_MODEL=default FAST_INSTANCES=1
 else
   DEV=cuda BATCHES=1,2,4,8,16,32,64,128,256 INSTANCES=1,8,32 STEPS=50 TRAIN_BATCH=32 REPEAT=10 SECS=0.2
+  FAST_MODEL=$W32 FAST_INSTANCES=32
 fi
 BATCHES=${GPU_CHECK_BATCHES:-$BATCHES} INSTANCES=${GPU_CHECK_INSTANCES:-$INSTANCES}
 BENCH=("$PY" -m kitpose.bench run --device "$DEV" --no-plots --warmup 2 --repeat "$REPEAT" --rounds 1
@@ -133,6 +136,11 @@ fi
 step model_w32 120 "${BENCH[@]}" --model "$W32" "${MODEL[@]}" --out "$RUN/report_model_w32"
 step pipeline 150 "${BENCH[@]}" --model "$W32" --bench pipeline --pipelines kernels,torch,official \
   --instances "$INSTANCES" --frame-size 1080x1920 --results "$RUN/pipeline_cuda.jsonl" --out "$RUN/report_pipeline"
+# the same pipeline with the model through torch.compile (captured in the CUDA graph), at 32 animals
+# only: one batch bucket, one compile
+step pipeline_compile 150 "${BENCH[@]}" --model "$FAST_MODEL" --bench pipeline \
+  --pipelines kernels-compile,kernels,official --instances "$FAST_INSTANCES" --frame-size 1080x1920 \
+  --results "$RUN/pipeline_cuda.jsonl" --out "$RUN/report_pipeline_compile"
 step train 150 "$PY" -m kitpose.bench train --model "$W32" --batch "$TRAIN_BATCH" --steps "$STEPS" \
   --warmup 2 --device "$DEV" --results "$RUN/train_cuda.jsonl"
 step pipeline_default 90 "${BENCH[@]}" --model default --bench pipeline --pipelines kernels,torch,official \

@@ -3,8 +3,9 @@ every stage on one device.
 
 On a GPU (the pipeline this file exists for): the frame is uploaded once, the warp kernel cuts and
 normalises every crop on the device, the model runs in fp16 from CUDA graphs captured per batch
-bucket (channels-last, cudnn.benchmark on), and the DARK kernel decodes and maps back to the frame
-on the device; only the (N, K, 3) keypoints come back. On the CPU the same code runs the CPU twins and an fp32 eager model, so its
+bucket (channels-last, cudnn.benchmark on; with compile_model the graphs capture torch.compile's
+code, bench name `kernels-compile`), and the DARK kernel decodes and maps back to the frame on the
+device; only the (N, K, 3) keypoints come back. On the CPU the same code runs the CPU twins and an fp32 eager model, so its
 keypoints can be checked against `StagedPipeline` there.
 
 Stage laps end with a device sync (a stage's time is its work done, not its launches), and the two
@@ -30,8 +31,10 @@ class KernelPipeline(StagedPipeline):
     """JPEG bytes + boxes -> per-instance results with the compiled kernels on `device`."""
 
     def __init__(self, model, metadata: ModelMetadata, max_batch: int = 64, padding: float = 1.25,
-                 device: str = "cuda"):
-        """model: a kitpose nn.Module (moved and, on a GPU, cast to fp16 in place)."""
+                 device: str = "cuda", compile_model: bool = False):
+        """model: a kitpose nn.Module (moved and, on a GPU, cast to fp16 in place). compile_model: run
+        it through torch.compile (inductor, one compile per batch bucket on first use; on a GPU the
+        compiled code is what each bucket's CUDA graph captures)."""
         super().__init__(None, metadata, max_batch, padding)
         self.device = torch.device(device)
         self.gpu = self.device.type == "cuda"
@@ -41,6 +44,8 @@ class KernelPipeline(StagedPipeline):
         self.model = model.to(self.device, dtype).eval().to(memory_format=self.layout)
         if self.gpu:
             torch.backends.cudnn.benchmark = True  # one shape per graph bucket
+        if compile_model:
+            self.model = torch.compile(self.model, dynamic=False)  # compiled on a bucket's first call
         self.graphs: dict[int, tuple] = {}  # bucket -> (graph, static input, static heatmaps)
         self.kernel_laps: dict[str, list[float]] | None = None
 

@@ -78,16 +78,19 @@ def _copy_bound_ms(maps) -> dict:
 
 def run_cuda(batch: int = 64, big_batch: int = 4096, keypoints: int = 17, clusters: int = 4,
              repeat: int = 50) -> list[dict]:
-    """GPU rows: DARK (B and big_batch) vs the NumPy baseline and a copy bound; k-medoids vs the
-    PyTorch baseline on the same GPU; warp + normalise of 32 crops from a 1080p frame."""
+    """GPU rows: DARK (B and big_batch, and B again on maps that all take the clamp path) vs the NumPy
+    baseline and a copy bound; k-medoids vs the PyTorch baseline on the same GPU; warp + normalise
+    of 32 crops from a 1080p frame."""
     if not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no CUDA device")
     dev, timer, rows = torch.device("cuda"), _cuda_timer(torch), []
     common = {"device": torch.cuda.get_device_name(0)}
-    for b in (batch, big_batch):
+    for b, kind in ((batch, "peaked"), (big_batch, "peaked"), (batch, "clamp")):
         host = heatmaps(b, keypoints, 64)
+        if kind == "clamp":  # peaks in a negative background: every map blurs all of itself (the clamp path)
+            host = np.where(host > 0.9, host, -0.5).astype(np.float32)
         maps = torch.from_numpy(host).to(dev)
-        settings = {**common, "B": b, "K": keypoints, "H": 64, "W": 64, "blur_kernel": 11}
+        settings = {**common, "B": b, "K": keypoints, "H": 64, "W": 64, "blur_kernel": 11, "maps": kind}
         fast = {"bench": "kernels", "op": "dark_decode", "impl": "compiled_cuda", "settings": settings,
                 **measure(lambda: compiled.dark_decode(maps, 11), repeat=repeat, **timer)}
         base = {"bench": "kernels", "op": "dark_decode", "impl": "baseline_numpy", "settings": settings,

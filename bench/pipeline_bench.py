@@ -1,6 +1,7 @@
 """End-to-end pipeline benchmark: ORT (torch-free), PyTorch eager, the compiled-kernel pipeline (GPU
-warp -> fp16 model from CUDA graphs -> GPU DARK on a GPU) and the official-style baseline on the same
-model, frames and boxes, in one run, with per-stage latency.
+warp -> fp16 model from CUDA graphs -> GPU DARK on a GPU; `kernels-compile`: the same with the model
+through torch.compile) and the official-style baseline on the same model, frames and boxes, in one
+run, with per-stage latency.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kitpose.bench.models import BenchModel
 from kitpose.bench.pipelines import STAGES, OfficialPipeline, StagedPipeline
 from kitpose.bench.timing import summarize, time_calls
 
-PIPELINES = ("ort", "torch", "kernels", "official")
+PIPELINES = ("ort", "torch", "kernels", "kernels-compile", "official")
 
 
 def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: int, max_batch: int,
@@ -41,10 +42,11 @@ def build_pipelines(bench: BenchModel, names: list[str], device: str, threads: i
         elif name == "torch":
             model = bench.model if device == "cpu" else copy.deepcopy(bench.model)  # .to() moves in place
             built[name] = StagedPipeline(TorchRunner(model, device=device), meta, max_batch)
-        elif name == "kernels":
+        elif name in ("kernels", "kernels-compile"):
             from kitpose.bench.kernel_pipeline import KernelPipeline
 
-            built[name] = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch, device=device)
+            built[name] = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch, device=device,
+                                         compile_model=name == "kernels-compile")
         elif name == "official":
             model = bench.model if device == "cpu" else copy.deepcopy(bench.model)
             built[name] = OfficialPipeline(model, meta, max_batch, device=device)

@@ -12,7 +12,8 @@ Every row:
     backend     "torch" (eager), "torch-cl" (eager, channels-last), "torch-graphs" (CUDA graph
                 replay), "torch-compile", "ort" (ONNX Runtime), "trt" (TensorRT engine), "trt-rtx"
                 (TensorRT-RTX engine); pipelines also "kernels" (kitpose._C warp -> torch model ->
-                kitpose._C DARK, fp16 + CUDA graphs on a GPU) and "official" (official-style)
+                kitpose._C DARK, fp16 + CUDA graphs on a GPU), "kernels-compile" (the same with the
+                model through torch.compile) and "official" (official-style)
     precision   "fp32", "fp16" or "int8"
     device      "cpu" or "cuda"
     settings    dict: threads, input_size, io ("host": numpy in and out, copies included; "device":
@@ -25,8 +26,8 @@ Every row:
     device_peak_mib (float or None: torch allocations on the GPU only)
 "model" rows:    batch (int)
 "pipeline" rows: instances (int, animals per frame), fps (float), stages (dict: capture,
-    preprocess, inference, decode, postprocess -> {"p50_ms", "mean_ms"}); the "kernels" pipeline
-    adds kernels (dict: warp_affine, dark_decode -> {"p50_ms", "mean_ms"}, the kernels' own times)
+    preprocess, inference, decode, postprocess -> {"p50_ms", "mean_ms"}); the "kernels*" pipelines
+    add kernels (dict: warp_affine, dark_decode -> {"p50_ms", "mean_ms"}, the kernels' own times)
     and kernel_share_p50 (their p50 sum over the frame's p50)
 "accuracy" rows: ap (float, points), ap_delta (float or None, vs torch fp32), gate_passed (bool or
     None), instances (int, evaluated), eval_set (str), heatmap_max_abs (float or None)
@@ -45,7 +46,7 @@ from pathlib import Path
 SCHEMA = "kitpose.bench/1"
 BENCHES = ("model", "pipeline", "accuracy", "cape")
 BACKENDS = ("torch", "torch-cl", "torch-graphs", "torch-compile", "ort", "trt", "trt-rtx", "kernels",
-            "official")
+            "kernels-compile", "official")
 PRECISIONS = ("fp32", "fp16", "int8")
 STAGES = ("capture", "preprocess", "inference", "decode", "postprocess")
 

@@ -28,10 +28,23 @@ __device__ void warp_argmax(float* v, int* idx) {
 }
 
 // Maximum of the whole blurred map (only where the 1e-10 clamp could bite); max is order-free.
+// Separable, as the CPU twin: each lane walks its columns top to bottom keeping the last k row sums
+// in a ring, so a pixel costs 2k taps instead of k*k; every blurred value is the same expression
+// blur_at evaluates (blur_row sums, then blur_column over them in the same order).
 template <typename T>
 __device__ double warp_blurred_max(const T* m, int h, int w, int k, const double* g, int lane) {
+  using namespace dark_detail;
+  const int r = k / 2;
   double best = -DBL_MAX;
-  for (int e = lane; e < h * w; e += kWarp) best = fmax(best, dark_detail::blur_at(m, h, w, e % w, e / w, k, g));
+  for (int x = lane; x < w; x += kWarp) {
+    double ring[kDarkMaxKernel];  // row sums of rows next-k .. next-1 at ring[row % k]
+    int next = 0;
+    for (int y = 0; y < h; ++y) {
+      const int last = y + r < h ? y + r : h - 1;  // the lowest row still needed is y - r
+      for (; next <= last; ++next) ring[next % k] = blur_row(m, w, x, next, k, g);
+      best = fmax(best, blur_column([&](int yy) { return ring[yy % k]; }, h, y, k, g));
+    }
+  }
   for (int off = kWarp / 2; off > 0; off /= 2) best = fmax(best, __shfl_down_sync(0xffffffffu, best, off));
   return __shfl_sync(0xffffffffu, best, 0);
 }

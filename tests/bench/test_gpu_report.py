@@ -21,7 +21,9 @@ def test_targets_met_missed_and_not_measured(tmp_path):
         {"backend": "kernels", "instances": 32, "device": "cuda", "model": "kitpose-w32-256", "p50_ms": 10.0,
          "stages": stages(5.0), "kernel_share_p50": 0.04},
         {"backend": "official", "instances": 32, "device": "cuda", "model": "kitpose-w32-256", "p50_ms": 95.0,
-         "stages": stages(5.0)}])
+         "stages": stages(5.0)},
+        {"backend": "kernels-compile", "instances": 32, "device": "cuda", "model": "kitpose-w32-256", "p50_ms": 9.0,
+         "stages": stages(5.0), "kernel_share_p50": 0.06}])
     result = gpu_report.summary(tmp_path)
     status = {t["target"]: (t["status"], t["value"]) for t in result["targets"]}
     assert status["DARK decode vs per-map NumPy/OpenCV, B=4096"] == ("met", 250.0)
@@ -31,6 +33,11 @@ def test_targets_met_missed_and_not_measured(tmp_path):
     assert status["GPU pipeline vs official-style, kitpose-w32-256, 32 animals, 1080p"] == ("missed", 9.5)
     assert status["  the same from the decoded frame (JPEG decode left out of both), kitpose-w32-256"] == ("met", 18.0)
     assert status["warp + DARK kernels' share of the GPU pipeline's frame, kitpose-w32-256, 32 animals"][0] == "met"
+    compiled = "kitpose-w32-256, kernels-compile"
+    assert status[f"GPU pipeline vs official-style, {compiled}, 32 animals, 1080p"] == ("met", 95.0 / 9.0)
+    assert status[f"  the same from the decoded frame (JPEG decode left out of both), {compiled}"] == ("met", 22.5)
+    assert status[f"warp + DARK kernels' share of the GPU pipeline's frame, {compiled}, 32 animals"][0] == "missed"
+    assert not any("default" in name for name in status)  # no default-model rows: no default targets
     assert status["kitpose-w32-256 fp16, batch 256"][0] == "not measured"
     assert {(s["step"], s["status"]) for s in result["steps"]} == {("build", "ok"), ("compile", "timeout")}
     md = (tmp_path / "summary.md").read_text()

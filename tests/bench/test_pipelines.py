@@ -109,6 +109,22 @@ def test_kernel_pipeline_on_the_cpu_equals_the_torch_pipeline(trained):
     assert pipe.precision == "fp32" and set(laps) == {*STAGES, "kernels/warp_affine", "kernels/dark_decode"}
 
 
+def test_compiled_kernel_pipeline_on_the_cpu_equals_the_torch_pipeline(trained):
+    """kernels-compile: the model through torch.compile (inductor's C++ code here) gives the eager
+    pipeline's keypoints up to float reassociation."""
+    import copy
+
+    from kitpose.bench.kernel_pipeline import KernelPipeline
+
+    bench, meta = trained
+    data, boxes = synthetic_frame(2, (240, 320))
+    pipe = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch=2, device="cpu", compile_model=True)
+    got = _keypoints(pipe.run(data, boxes))
+    expect = _torch_pipeline_keypoints(bench, meta, data, boxes)
+    np.testing.assert_allclose(got, expect, atol=1e-2)
+    assert type(pipe.model).__name__ == "OptimizedModule"
+
+
 @pytest.mark.cuda
 def test_kernel_pipeline_on_the_gpu_agrees_with_the_fp32_cpu_pipeline(trained):
     import copy
@@ -126,3 +142,21 @@ def test_kernel_pipeline_on_the_gpu_agrees_with_the_fp32_cpu_pipeline(trained):
     err = np.abs(got[..., :2] - expect[..., :2])
     assert np.median(err) < 0.5 and err.max() < 4.0, (np.median(err), err.max())
     np.testing.assert_allclose(got[..., 2], expect[..., 2], atol=2e-2)
+
+
+@pytest.mark.cuda
+def test_compiled_kernel_pipeline_on_the_gpu_agrees_with_the_fp32_cpu_pipeline(trained):
+    """kernels-compile on a GPU: each bucket's CUDA graph captures torch.compile's code."""
+    import copy
+
+    from kitpose.bench.kernel_pipeline import KernelPipeline
+
+    bench, meta = trained
+    data, boxes = synthetic_frame(4, (240, 320))
+    pipe = KernelPipeline(copy.deepcopy(bench.model), meta, max_batch=4, device="cuda", compile_model=True)
+    for _ in range(2):  # the second frame replays the captured graph
+        got = _keypoints(pipe.run(data, boxes))
+    assert sorted(pipe.graphs) == [4]
+    expect = _torch_pipeline_keypoints(bench, meta, data, boxes)
+    err = np.abs(got[..., :2] - expect[..., :2])
+    assert np.median(err) < 0.5 and err.max() < 4.0, (np.median(err), err.max())

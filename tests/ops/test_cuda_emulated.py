@@ -155,6 +155,20 @@ def test_dark_kernel_matches_the_reference_on_random_shapes(cuda_emu, n, k, h, w
     assert_dark_like_reference(cuda_emu, hypothesis_heatmaps(seed, (n, k, h, w), kind))
 
 
+@pytest.mark.parametrize("kernel", [11, 5])
+def test_dark_kernel_clamp_path_equals_the_cpu_twin_bit_for_bit(cuda_emu, kernel):
+    """Peaks in a negative background: every map's Taylor points straddle zero, so every map takes the
+    whole-map blurred maximum (the clamp path). Both twins evaluate the same blur terms in the same
+    order and neither build contracts to FMA, so their coordinates are identical, not merely close:
+    a kernel that sums the wrong rows moves the maximum a little and fails here."""
+    maps = random_heatmaps(11, (4, 17, 64, 48))
+    maps = np.where(maps > 0.9, maps, -0.5).astype(np.float32)
+    got, got_scores = emulated_dark(cuda_emu, maps, kernel=kernel)
+    want, want_scores = compiled.dark_decode(maps, kernel)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_scores, want_scores)
+
+
 def test_dark_kernel_maps_back_to_the_image_like_the_cpu_twin(cuda_emu):
     maps = random_heatmaps(9, (5, 17, 64, 48))
     rng = np.random.default_rng(9)
