@@ -98,29 +98,17 @@ def _graph_replayer(model) -> Callable[[Any], Any]:
     The sweep prepares one input tensor per batch size and calls with it every time, so each batch
     size is captured once (during warm-up) and every timed call is one replay.
     """
-    import torch
+    from kitpose.runtime.torch_runner import capture_graph
 
     graphs: dict[tuple, tuple[Any, Any]] = {}
 
     def call(x):
         key = (x.data_ptr(), tuple(x.shape))
         if key not in graphs:
-            graphs[key] = _capture(model, x)
+            graphs[key] = capture_graph(model, x)
         graph, out = graphs[key]
         graph.replay()
         return out
-
-    def _capture(m, x):
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.inference_mode(), torch.cuda.stream(side):
-            for _ in range(3):  # cuDNN autotuning and lazy inits happen outside the capture
-                m(x)
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.inference_mode(), torch.cuda.graph(graph):
-            out = m(x).heatmaps  # (B, K, H, W), a buffer of the graph's pool
-        return graph, out
 
     return call
 

@@ -23,6 +23,7 @@ from kitpose.bench.pipelines import StagedPipeline
 from kitpose.ops import compiled
 from kitpose.runtime.metadata import ModelMetadata
 from kitpose.runtime.preprocess import boxes_to_crops, crop_matrices
+from kitpose.runtime.torch_runner import capture_graph
 
 KERNELS = ("warp_affine", "dark_decode")
 
@@ -99,19 +100,11 @@ class KernelPipeline(StagedPipeline):
         return next(self.model.parameters()).dtype
 
     def _capture(self, batch: int) -> tuple:
-        """A CUDA graph of the model at this batch size, after warm-up on a side stream."""
+        """(graph, static input, static heatmaps) of the model at this batch size."""
         h, w = self.meta.input_size
         static_in = torch.zeros(batch, 3, h, w, device=self.device, dtype=self.model_dtype
                                 ).contiguous(memory_format=self.layout)
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            for _ in range(3):  # cuDNN autotuning and lazy inits happen outside the capture
-                self.model(static_in)
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            static_out = self.model(static_in).heatmaps  # (batch, K, H, W)
+        graph, static_out = capture_graph(self.model, static_in)
         return graph, static_in, static_out
 
     # ------------------------------------------------------------------ timing

@@ -73,21 +73,33 @@ class TorchRunner(RunnerBase):
         return static_out[:batch].float().cpu().numpy()
 
     def _capture(self, batch: int) -> tuple[Any, Any, Any]:
-        """A CUDA graph of the model at this batch size, after warm-up on a side stream."""
-        torch = self.torch
+        """(graph, static input, static heatmaps) of the model at this batch size."""
         h, w = self.input_size
-        static_in = torch.zeros(batch, 3, h, w, device=self.device, dtype=self.dtype
-                                ).contiguous(memory_format=self.memory_format)
-        stream = torch.cuda.Stream(self.device)
-        stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.inference_mode(), torch.cuda.stream(stream):
-            for _ in range(3):  # cuDNN autotuning and lazy inits happen outside the capture
-                self.model(static_in)
-        torch.cuda.current_stream(self.device).wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.inference_mode(), torch.cuda.graph(graph):
-            static_out = self.model(static_in).heatmaps
+        static_in = self.torch.zeros(batch, 3, h, w, device=self.device, dtype=self.dtype
+                                     ).contiguous(memory_format=self.memory_format)
+        graph, static_out = capture_graph(self.model, static_in)
         return graph, static_in, static_out
 
     def close(self) -> None:
         self.model, self.graphs = None, None
+
+
+def capture_graph(model: Any, static_in: Any) -> tuple[Any, Any]:
+    """A CUDA graph of model(static_in).heatmaps, captured after three calls on a side stream (cuDNN
+    autotuning, lazy inits and torch.compile's first call happen outside the capture).
+
+    Returns (graph, static heatmaps (B, K, H, W): a buffer of the graph's pool, rewritten by each replay).
+    """
+    import torch
+
+    device = static_in.device
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.inference_mode(), torch.cuda.stream(side):
+        for _ in range(3):
+            model(static_in)
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.inference_mode(), torch.cuda.graph(graph):
+        static_out = model(static_in).heatmaps
+    return graph, static_out
