@@ -30,9 +30,8 @@
 #   summary        summary.json / summary.md: steps, and every GPU target met / missed / not measured
 #
 # GPU_CHECK_STEPS="build cuda_ready ...": run only the named steps (a short rerun; the summary always
-# runs); GPU_CHECK_BATCHES
-# GPU_CHECK_INSTANCES and GPU_CHECK_COMPILE_BATCHES override the model sweep, the animals per frame and
-# the torch.compile batches.
+# runs). GPU_CHECK_BATCHES, GPU_CHECK_INSTANCES and GPU_CHECK_COMPILE_BATCHES override the model sweep,
+# the animals per frame and the torch.compile batches.
 # --dry-run: the same steps on this CPU with tiny sizes (device cpu, no sanitizers, pytest collects
 # the CUDA tests without running them), into out/gpu_check_dry/, so only the GPU can fail there.
 set -uo pipefail
