@@ -94,44 +94,72 @@ def test_runtime_names_match_the_export():
     assert cape_graphs.POINTS_NAME == cape_onnx.POINTS_NAME
 
 
+SECOND_SHOT_KPS = [[48, 45, 2], [72, 52, 2], [118, 66, 2], [58, 88, 0], [112, 92, 2]]  # another pose
+
+
 def test_keypoints_match_pytorch_on_training_crops(fmmp, cape_dir, tmp_path):
     """The runtime crops as kitpose.data.mp100 does and its ORT keypoints equal the torch model's
     within 1e-3 of the crop side, in frame pixels."""
+    poses = _assert_keypoints_match_pytorch(fmmp, cape_dir, tmp_path, [(_image(1), SUPPORT_KPS)])
+    assert poses.keypoints[..., 2].tolist() == [[1, 1, 1, 1, 0]] * 2  # v = 0 in the support: score 0
+
+
+def test_two_shot_keypoints_match_pytorch(fmmp, tmp_path):
+    """A 2-shot export end to end: both support images cropped, padded and encoded as training does,
+    the ORT keypoints equal the torch model's; a keypoint visible in either shot is scored."""
+    from kitpose.export.cape_onnx import export_cape_onnx
+
+    two_shot = tmp_path / "cape2"
+    export_cape_onnx(fmmp, two_shot, shots=2)
+    poses = _assert_keypoints_match_pytorch(fmmp, two_shot, tmp_path,
+                                            [(_image(1), SUPPORT_KPS), (_image(6), SECOND_SHOT_KPS)])
+    assert poses.keypoints[..., 2].tolist() == [[1, 1, 1, 1, 1]] * 2
+
+
+def _assert_keypoints_match_pytorch(fmmp, cape_dir, tmp_path, shots: list[tuple[np.ndarray, list]]):
+    """Run CapePipeline on a frame with `shots` (image, keypoints in SUPPORT_BOX) and compare its
+    keypoints with fmmp's on the crops kitpose.data.mp100 makes; returns the runtime's poses."""
     from kitpose.cape.padding import equal_padding
     from kitpose.cape.structure import structure_table
     from kitpose.data.mp100 import Instance, crop
     from kitpose.data.transforms import sanitize_box
 
     frame = _image(2)
-    support_path, query_path = tmp_path / "s.png", tmp_path / "q.png"
-    cv2.imwrite(str(support_path), _image(1))
+    query_path = tmp_path / "q.png"
     cv2.imwrite(str(query_path), frame)
     size = fmmp.config.input_size
-    kps = np.asarray(SUPPORT_KPS, np.float64)
-    kps[kps[:, 2] <= 0] = 0.0  # as mp100's cleaning
     clean = lambda box, img: sanitize_box(box, img.shape[:2])  # noqa: E731 - as load_mp100 cleans boxes
-    s = crop(Instance(support_path, clean(SUPPORT_BOX, _image(1)), kps), size)
+    crops, runtime_shots = [], []
+    for i, (image, points) in enumerate(shots):
+        support_path = tmp_path / f"s{i}.png"
+        cv2.imwrite(str(support_path), image)
+        kps = np.asarray(points, np.float64)
+        runtime_shots.append(SupportShot(image, kps.copy(), np.asarray(SUPPORT_BOX)))
+        kps[kps[:, 2] <= 0] = 0.0  # as mp100's cleaning
+        crops.append(crop(Instance(support_path, clean(SUPPORT_BOX, image), kps), size))
     category = _category()
-    padded = equal_padding(s["points"][None], s["visible"][None], category.skeleton)
+    padded = equal_padding(np.stack([c["points"] for c in crops]), np.stack([c["visible"] for c in crops]),
+                           category.skeleton)  # (S, 70, 2), (S, 70)
     table = structure_table(padded.links, padded.visible.any(0))
     queries = [crop(Instance(query_path, clean(box, frame), np.zeros((len(NAMES), 3))), size) for box in QUERY_BOXES]
+    n = len(QUERY_BOXES)
     with torch.no_grad():
         out = fmmp(torch.from_numpy(np.stack([q["image"] for q in queries])),
-                   torch.from_numpy(np.repeat(s["image"][None, None], 2, 0)),
-                   torch.from_numpy(np.repeat(padded.points[None], 2, 0)),
-                   torch.from_numpy(np.repeat(padded.visible[None], 2, 0)),
-                   torch.from_numpy(np.repeat(table[None], 2, 0))).points[-1].numpy()  # (2, 70, 2)
+                   torch.from_numpy(np.repeat(np.stack([c["image"] for c in crops])[None], n, 0)),
+                   torch.from_numpy(np.repeat(padded.points[None], n, 0)),
+                   torch.from_numpy(np.repeat(padded.visible[None], n, 0)),
+                   torch.from_numpy(np.repeat(table[None], n, 0))).points[-1].numpy()  # (n, 70, 2)
     h, w = size
     expect = np.stack([(out[i, :len(NAMES)] * [w, h] - 0.5) @ q["inverse"][:, :2].T + q["inverse"][:, 2]
-                       for i, q in enumerate(queries)])  # (2, K_c, 2) frame pixels
-    with CapePipeline.from_folder(cape_dir, [_shot()], category) as cape:
+                       for i, q in enumerate(queries)])  # (n, K_c, 2) frame pixels
+    with CapePipeline.from_folder(cape_dir, runtime_shots, category) as cape:
         poses = cape(frame, QUERY_BOXES)
-    assert poses.keypoints.shape == (2, len(NAMES), 3)
-    side = 1.25 * QUERY_BOXES[:, 2:].max(1)  # (2,) crop side in frame pixels
+    assert poses.keypoints.shape == (n, len(NAMES), 3)
+    side = 1.25 * QUERY_BOXES[:, 2:].max(1)  # (n,) crop side in frame pixels
     err = np.abs(poses.keypoints[..., :2] - expect).max(axis=(1, 2))
     assert (err < 1e-3 * side).all(), (err, side)
     assert np.abs(out[:, :len(NAMES)] - 0.5).max() > 1e-2  # the points did move
-    assert poses.keypoints[..., 2].tolist() == [[1, 1, 1, 1, 0]] * 2  # v = 0 in the support: score 0
+    return poses
 
 
 def test_cached_and_reencoded_support_give_identical_keypoints(cape_dir):
