@@ -74,6 +74,7 @@ class TrainSection:
     milestones: tuple[int, ...] = (200, 230)
     gamma: float = 0.1
     lr_end: float = 5e-6                # cosine floor
+    warmup_iters: int = 0               # linear warm-up: step i runs at the schedule's lr x (i+1)/N; 0: none
     weight_decay: float = 0.0           # the official code passes none (spec 11)
     grad_clip: float = 0.0              # max global grad norm; 0 disables
     amp: bool = True                    # mixed precision, used only on CUDA
@@ -197,6 +198,7 @@ _BOUNDS = (
     ("train", "val_batch_size", 1, True),
     ("train", "lr", 0, False),
     ("train", "lr_end", 0, True),
+    ("train", "warmup_iters", 0, True),
     ("train", "gamma", 0, False),
     ("train", "weight_decay", 0, True),
     ("train", "grad_clip", 0, True),

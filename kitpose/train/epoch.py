@@ -19,6 +19,7 @@ from kitpose.checkpoint import load_checkpoint, save_checkpoint
 from kitpose.config import TrainSection
 from kitpose.train.distributed import DistContext, ResumableSampler, gather_objects, mean_over_ranks
 from kitpose.train.metrics import MetricsLogger
+from kitpose.train.optim import warmup_lr
 from kitpose.train.state import Progress, capture_rng, restore_training, training_payload
 from kitpose.train.step import Objective, train_step
 
@@ -65,11 +66,11 @@ def run_epoch(run: Run, max_steps: int | None = None) -> bool:
         return True
     run.model.train()
     loader = make_loader(run)
-    lr = run.optimizer.param_groups[0]["lr"]
     bar = tqdm(loader, desc=f"epoch {run.progress.epoch}", disable=not run.ctx.is_main,
                dynamic_ncols=True, leave=False)
     tic = time.perf_counter()
     for batch in bar:
+        warmup_lr(run.optimizer, run.scheduler, run.progress.step, run.train.warmup_iters)
         loss = train_step(run.model, batch, run.optimizer, run.scaler, run.objective,
                           run.train.grad_clip)
         run.progress.step += 1
@@ -78,6 +79,7 @@ def run_epoch(run: Run, max_steps: int | None = None) -> bool:
             sec = (time.perf_counter() - tic) / run.train.log_every
             tic = time.perf_counter()
             value = mean_over_ranks(float(loss), run.ctx)
+            lr = run.optimizer.param_groups[0]["lr"]  # this step's (warm-up included)
             run.logger.log(run.progress.step, run.progress.epoch,
                            {"train/loss": value, "train/lr": lr, "train/sec_per_step": sec})
             bar.set_postfix(loss=f"{value:.3e}", lr=f"{lr:.1e}")

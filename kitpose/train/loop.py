@@ -16,7 +16,7 @@ from kitpose.train.cape import (build_cape_datasets, cape_validator, check_cape_
                                 make_cape_objective)
 from kitpose.train.init_weights import init_from
 from kitpose.train.metrics import MetricsLogger
-from kitpose.train.optim import build_optimizer, build_scheduler
+from kitpose.train.optim import build_optimizer, build_scheduler, restore_schedule_lr
 from kitpose.train.run_folder import CONFIG_NAME, check_run_folder, clear_run_folder
 from kitpose.train.step import make_objective
 
@@ -38,6 +38,8 @@ def end_epoch(run: Run, epochs: int) -> None:
 
     A run that has taken no optimiser step yet writes no best.pt: its weights are the random ones.
     """
+    if run.train.warmup_iters > 0:
+        restore_schedule_lr(run.optimizer, run.scheduler)
     run.scheduler.step()
     run.progress.epoch += 1
     run.progress.batch = 0

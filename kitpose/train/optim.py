@@ -35,3 +35,25 @@ def build_scheduler(optimizer: torch.optim.Optimizer,
                                                     gamma=train.gamma)
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.epochs,
                                                       eta_min=train.lr_end)
+
+
+def warmup_lr(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler, step: int,
+              warmup_iters: int) -> None:
+    """Linear warm-up over the per-epoch schedule: optimiser step `step` (0-based) runs at the
+    schedule's lr x (step + 1) / warmup_iters; from step warmup_iters on, at the schedule's lr.
+
+    Called before every step (a no-op once the warm-up is over, or with warmup_iters 0). The factor
+    follows from the step count alone, so a resumed run warms up exactly as an unbroken one.
+    """
+    if warmup_iters <= 0 or step > warmup_iters:
+        return
+    factor = min(1.0, (step + 1) / warmup_iters)
+    for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
+        group["lr"] = lr * factor
+
+
+def restore_schedule_lr(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
+    """Put the schedule's own lr back before the epoch's scheduler step: both schedulers compute the
+    next lr from the current one, which a warm-up still in progress has scaled."""
+    for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
+        group["lr"] = lr

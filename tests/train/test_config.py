@@ -90,6 +90,7 @@ def test_shipped_configs_load_and_name_known_presets(path):
     pytest.param("train", "lr", float("nan"), id="lr-nan"),
     pytest.param("train", "workers", -1, id="workers-negative"),
     pytest.param("train", "log_every", 0, id="log-every-0"),
+    pytest.param("train", "warmup_iters", -5, id="warmup-negative"),
 ])
 def test_out_of_range_values_name_file_and_key(tmp_path, section, key, value):
     """sigma 0 gives all-zero targets, log_every 0 divides by zero, lr < 0 and workers < 0 fail

@@ -1,4 +1,5 @@
 """The epoch loop: exact resume (mid-epoch, across an LR milestone), best-AP checkpoint, logs."""
+import pytest
 import torch
 
 from kitpose.checkpoint import load_checkpoint
@@ -43,6 +44,25 @@ def test_resume_is_bit_for_bit(tmp_path):
     fit(second, epochs=4, max_steps=n + m)
 
     assert resumed_losses == ref_losses[n:]  # identical next-step losses, exactly
+    assert second.optimizer.param_groups[0]["lr"] == ref.optimizer.param_groups[0]["lr"]
+    for key, value in params(ref).items():
+        assert torch.equal(value, params(second)[key]), key
+
+
+def test_resume_inside_a_warmup_is_bit_for_bit(tmp_path):
+    """Cut at step 4 of a 9-step warm-up that spans the epoch-1 milestone: the resumed run steps at
+    the same lrs and ends with the same weights."""
+    ref = make_run(tmp_path / "ref", warmup_iters=9)
+    fit(ref, epochs=3, max_steps=14)
+    logged = [r["value"] for r in read_metrics(tmp_path / "ref" / "metrics.csv") if r["name"] == "train/lr"]
+    # 6 steps an epoch, lr 1e-2, x0.1 after epochs 1 and 2: the milestones decay the schedule's lr
+    expect = [1e-2 * i / 9 for i in range(1, 7)] + [1e-3 * i / 9 for i in (7, 8, 9)] + [1e-3] * 3 + [1e-4] * 2
+    assert logged == pytest.approx(expect, rel=1e-6)
+    first = make_run(tmp_path / "cut", warmup_iters=9)
+    fit(first, epochs=3, max_steps=4)
+    second = make_run(tmp_path / "cut", init_seed=5, warmup_iters=9)
+    resume_run(second)
+    fit(second, epochs=3, max_steps=14)
     assert second.optimizer.param_groups[0]["lr"] == ref.optimizer.param_groups[0]["lr"]
     for key, value in params(ref).items():
         assert torch.equal(value, params(second)[key]), key
