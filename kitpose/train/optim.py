@@ -47,13 +47,13 @@ def warmup_lr(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_schedu
     """
     if warmup_iters <= 0 or step > warmup_iters:
         return
-    factor = min(1.0, (step + 1) / warmup_iters)
+    restore_schedule_lr(optimizer, scheduler, factor=min(1.0, (step + 1) / warmup_iters))
+
+
+def restore_schedule_lr(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+                        factor: float = 1.0) -> None:
+    """Set every group's lr to the schedule's own lr x factor. With factor 1, before the epoch's
+    scheduler step: both schedulers compute the next lr from the current one, which a warm-up still
+    in progress has scaled."""
     for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
         group["lr"] = lr * factor
-
-
-def restore_schedule_lr(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
-    """Put the schedule's own lr back before the epoch's scheduler step: both schedulers compute the
-    next lr from the current one, which a warm-up still in progress has scaled."""
-    for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
-        group["lr"] = lr
